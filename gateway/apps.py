@@ -1,0 +1,8 @@
+"""App configuration for the gateway."""
+
+from django.apps import AppConfig
+
+
+class GatewayConfig(AppConfig):
+    name = "gateway"
+    verbose_name = "Custodian gateway"

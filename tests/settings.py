@@ -1,0 +1,27 @@
+"""Test settings: the production module plus the few overrides tests need.
+
+In-memory SQLite unless DATABASE_URL is set (then PostgreSQL, as in .ci/run).
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+
+from gateway.settings import *  # noqa: F403
+from gateway.settings import DATABASES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if not os.environ.get("DATABASE_URL"):
+    DATABASES["default"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Eager everywhere; a live-worker test turns it off for itself with the `live_celery` fixture.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+_TEST_VAR = Path(os.environ.get("CUSTODIAN_TEST_VAR", tempfile.mkdtemp(prefix="custodian-test-")))
+MEDIA_ROOT = _TEST_VAR / "media"
+POLICY_KEYS_FILE = _TEST_VAR / "keys.json"
+SECURE_SSL_REDIRECT = False
