@@ -1,0 +1,59 @@
+"""Errors raised by the face-matching component.
+
+Every error carries a stable ``code`` so the gateway can map it to an HTTP status and a
+county operator can look it up, without parsing messages. ``matching`` knows nothing
+about HTTP.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MatchingErrorCode(StrEnum):
+    """Stable, machine-readable reasons a face operation failed."""
+
+    MODEL_FORMAT = "model_format"
+    MODEL_MISSING = "model_missing"
+    MODEL_HASH_MISMATCH = "model_hash_mismatch"
+    IMAGE_EMPTY = "image_empty"
+    IMAGE_TOO_LARGE = "image_too_large"
+    IMAGE_NOT_IMAGE = "image_not_image"
+    IMAGE_TRUNCATED = "image_truncated"
+    IMAGE_PIXEL_LIMIT = "image_pixel_limit"
+    IMAGE_DIMENSIONS = "image_dimensions"
+
+
+class MatchingError(Exception):
+    """Base class for every error the matching component raises on purpose."""
+
+    code: MatchingErrorCode = MatchingErrorCode.MODEL_FORMAT
+
+    def __init__(self, message: str, *, code: MatchingErrorCode | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class ModelFormatError(MatchingError):
+    """A dlib ``.dat`` file does not have the structure the reader expects."""
+
+    code = MatchingErrorCode.MODEL_FORMAT
+
+
+class ModelMissingError(MatchingError):
+    """The converted models have not been built (run ``manage.py build_face_models``)."""
+
+    code = MatchingErrorCode.MODEL_MISSING
+
+
+class ModelHashMismatchError(MatchingError):
+    """A built model file no longer matches the hash recorded in the registry."""
+
+    code = MatchingErrorCode.MODEL_HASH_MISMATCH
+
+
+class ImageRejectedError(MatchingError):
+    """An uploaded photo cannot be decoded safely; ``code`` says why."""
+
+    code = MatchingErrorCode.IMAGE_NOT_IMAGE
