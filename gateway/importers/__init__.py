@@ -1,0 +1,1 @@
+"""Booking importers: one module per roster format, all producing the plain values of `base`."""
