@@ -22,6 +22,10 @@ class MatchingErrorCode(StrEnum):
     IMAGE_TRUNCATED = "image_truncated"
     IMAGE_PIXEL_LIMIT = "image_pixel_limit"
     IMAGE_DIMENSIONS = "image_dimensions"
+    NO_FACE = "no_face"
+    MULTIPLE_FACES = "multiple_faces"
+    FACE_TOO_SMALL = "face_too_small"
+    NOT_FRONTAL = "not_frontal"
 
 
 class MatchingError(Exception):
@@ -57,3 +61,9 @@ class ImageRejectedError(MatchingError):
     """An uploaded photo cannot be decoded safely; ``code`` says why."""
 
     code = MatchingErrorCode.IMAGE_NOT_IMAGE
+
+
+class FaceQualityError(MatchingError):
+    """A photo decodes but cannot be used for matching; ``code`` says why (no face, …)."""
+
+    code = MatchingErrorCode.NO_FACE

@@ -1,0 +1,169 @@
+"""Photo to descriptors: decode and validate, detect, landmarks, align, embed, judge quality.
+
+Uploaded photos are untrusted input, so they are checked before any decoder touches the
+pixels: size in bytes, a known image signature, declared dimensions and pixel count read
+from the header (a decompression bomb is refused before it is expanded), and an end marker
+(truncated uploads are refused with their own reason rather than half-decoded).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from matching import alignment, detector, landmarks
+from matching.engine import FaceModels
+from matching.exceptions import ImageRejectedError, MatchingErrorCode
+from matching.types import Face, FaceQuality, QualityReason
+
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+MIN_SIDE = 32
+MAX_SIDE = 12_000
+MAX_ASPECT = 8.0
+MIN_FACE_WIDTH = 90
+YAW_TOLERANCE = 0.18  # nose may sit 32%..68% of the way between the eye centres
+PITCH_RANGE = (0.45, 1.15)
+
+_SIGNATURES = {
+    b"\xff\xd8\xff": "jpeg",
+    b"\x89PNG\r\n\x1a\n": "png",
+    b"BM": "bmp",
+}
+
+
+def _format(data: bytes) -> str:
+    for magic, name in _SIGNATURES.items():
+        if data.startswith(magic):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    raise ImageRejectedError(
+        "not a JPEG, PNG, WebP or BMP image", code=MatchingErrorCode.IMAGE_NOT_IMAGE
+    )
+
+
+def _check_complete(data: bytes, kind: str) -> None:
+    truncated = (kind == "jpeg" and b"\xff\xd9" not in data[-1024:]) or (
+        kind == "png" and b"IEND" not in data[-64:]
+    )
+    if truncated:
+        raise ImageRejectedError(
+            "the image file is truncated", code=MatchingErrorCode.IMAGE_TRUNCATED
+        )
+
+
+def _check_dimensions(data: bytes) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as header:
+                cols, rows = header.size
+        except Image.DecompressionBombError as exc:
+            raise ImageRejectedError(
+                "image exceeds the pixel limit", code=MatchingErrorCode.IMAGE_PIXEL_LIMIT
+            ) from exc
+        except (OSError, ValueError) as exc:
+            raise ImageRejectedError(
+                "image header cannot be read", code=MatchingErrorCode.IMAGE_NOT_IMAGE
+            ) from exc
+    if rows * cols > MAX_PIXELS:
+        raise ImageRejectedError(
+            f"{cols}x{rows} exceeds the {MAX_PIXELS} pixel limit",
+            code=MatchingErrorCode.IMAGE_PIXEL_LIMIT,
+        )
+    if (
+        min(rows, cols) < MIN_SIDE
+        or max(rows, cols) > MAX_SIDE
+        or (max(rows, cols) / min(rows, cols) > MAX_ASPECT)
+    ):
+        raise ImageRejectedError(
+            f"{cols}x{rows} is not a plausible photo size", code=MatchingErrorCode.IMAGE_DIMENSIONS
+        )
+
+
+def image_decode(*, image: bytes) -> npt.NDArray[np.uint8]:
+    """Validate an uploaded photo and decode it to an RGB ``(rows, cols, 3)`` uint8 array."""
+    if not image:
+        raise ImageRejectedError("empty upload", code=MatchingErrorCode.IMAGE_EMPTY)
+    if len(image) > MAX_IMAGE_BYTES:
+        raise ImageRejectedError(
+            f"upload exceeds {MAX_IMAGE_BYTES} bytes", code=MatchingErrorCode.IMAGE_TOO_LARGE
+        )
+    kind = _format(image)
+    _check_complete(image, kind)
+    _check_dimensions(image)
+    bgr = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ImageRejectedError(
+            "the image data is corrupt", code=MatchingErrorCode.IMAGE_TRUNCATED
+        )
+    rgb: npt.NDArray[np.uint8] = np.ascontiguousarray(bgr[:, :, ::-1])
+    return rgb
+
+
+def face_quality(
+    *, box: tuple[int, int, int, int], points: tuple[tuple[int, int], ...]
+) -> FaceQuality:
+    """Judge one face from its box and 5 landmarks (0,1: image-right eye; 2,3: left; 4: nose)."""
+    parts = np.asarray(points, np.float64)
+    right_eye, left_eye, nose = parts[0:2].mean(axis=0), parts[2:4].mean(axis=0), parts[4]
+    axis = right_eye - left_eye
+    eye_distance = float(np.hypot(*axis))
+    if eye_distance == 0:
+        yaw, pitch = math.inf, math.inf
+    else:
+        unit = axis / eye_distance
+        offset = nose - left_eye
+        yaw = float(offset @ unit) / eye_distance
+        pitch = float(unit[0] * offset[1] - unit[1] * offset[0]) / eye_distance
+    width = box[2] - box[0] + 1
+    reasons: list[QualityReason] = []
+    if width < MIN_FACE_WIDTH:
+        reasons.append(QualityReason.FACE_TOO_SMALL)
+    if abs(yaw - 0.5) > YAW_TOLERANCE or not PITCH_RANGE[0] <= pitch <= PITCH_RANGE[1]:
+        reasons.append(QualityReason.NOT_FRONTAL)
+    return FaceQuality(
+        usable=not reasons, reasons=tuple(reasons), face_width=width,
+        yaw_ratio=round(yaw, 4), pitch_ratio=round(pitch, 4),
+    )  # fmt: skip
+
+
+def chips_embed(chips: npt.NDArray[np.uint8], *, models: FaceModels) -> npt.NDArray[np.float32]:
+    """Descriptors for aligned ``(N, 150, 150, 3)`` RGB chips, in one ONNX Runtime call."""
+    if len(chips) == 0:
+        return np.zeros((0, 128), np.float32)
+    session = models.descriptor_session()
+    out: npt.NDArray[np.float32] = session.run(None, {session.get_inputs()[0].name: chips})[0]
+    return out
+
+
+def faces_from_rgb(rgb: npt.NDArray[np.uint8], *, models: FaceModels) -> list[Face]:
+    """Run detection, landmarks, alignment and embedding on a decoded RGB image."""
+    found = detector.detect(rgb, session=models.detector_session(), config=models.detector_config())
+    if not found:
+        return []
+    predictor = models.shape_predictor()
+    gray = (rgb.astype(np.uint16).sum(axis=2) // 3).astype(np.float32)
+    shapes = [landmarks.predict(rgb, d.box, predictor=predictor, gray=gray) for d in found]
+    chips = np.stack(
+        [alignment.extract_chip(rgb, alignment.chip_details(s.points)) for s in shapes]
+    )
+    descriptors = chips_embed(chips, models=models)
+    return [
+        Face(
+            box=d.box,
+            detection_score=round(d.score, 6),
+            landmarks=s.points,
+            descriptor=tuple(float(v) for v in vector),
+            quality=face_quality(box=d.box, points=s.points),
+            model=models.descriptor,
+        )
+        for d, s, vector in zip(found, shapes, descriptors, strict=True)
+    ]

@@ -1,0 +1,90 @@
+"""Public face-matching services: what ``gateway`` (and Celery tasks) call.
+
+Everything here takes and returns plain values: bytes in, frozen dataclasses out. Model
+files live in a directory the caller names (``settings.FACE_MODEL_DIR`` in the gateway).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from matching import pipeline, registry, samples
+from matching.engine import FaceModels, engine_reset
+from matching.exceptions import FaceQualityError, MatchingErrorCode
+from matching.types import Face, QualityReason, SampleFace
+
+__all__ = [
+    "FaceModels",
+    "face_embed_one",
+    "face_models_build",
+    "face_models_load",
+    "faces_embed",
+    "sample_faces",
+    "sample_mated_variants",
+]
+
+
+def face_models_build(*, directory: Path, force: bool = False) -> dict[str, Any]:
+    """Convert dlib's models into ``directory`` (idempotent) and return the registry.
+
+    Cheap when the models are already built from the same source files.
+    """
+    records = registry.build_face_models(directory=directory, force=force)
+    engine_reset()
+    return {name: record.sha256 for name, record in records.items()}
+
+
+def face_models_load(*, directory: Path, threads: int = 1) -> FaceModels:
+    """The models in ``directory``; sessions are created lazily on first use, once per process.
+
+    Raises ``ModelMissingError`` when ``build_face_models`` has not been run.
+    """
+    models = FaceModels(directory=directory, threads=threads)
+    models.record(models.descriptor)
+    return models
+
+
+def faces_embed(*, image: bytes, models: FaceModels) -> list[Face]:
+    """Every face in an uploaded photo, best detection first, each with quality reasons.
+
+    Raises ``ImageRejectedError`` (with a code) when the upload is not a safe, complete
+    image; a photo without faces returns an empty list.
+    """
+    rgb = pipeline.image_decode(image=image)
+    return pipeline.faces_from_rgb(rgb, models=models)
+
+
+_QUALITY_CODES = {
+    QualityReason.FACE_TOO_SMALL: MatchingErrorCode.FACE_TOO_SMALL,
+    QualityReason.NOT_FRONTAL: MatchingErrorCode.NOT_FRONTAL,
+}
+
+
+def face_embed_one(*, image: bytes, models: FaceModels) -> Face:
+    """The single usable face of a probe or mugshot.
+
+    Raises ``FaceQualityError`` with code ``no_face``, ``multiple_faces``,
+    ``face_too_small`` or ``not_frontal``: a probe with two people in it must not be
+    searched as if it were one, since nobody could say whose candidates came back.
+    """
+    faces = faces_embed(image=image, models=models)
+    if not faces:
+        raise FaceQualityError("no face found", code=MatchingErrorCode.NO_FACE)
+    if len(faces) > 1:
+        raise FaceQualityError(f"{len(faces)} faces found", code=MatchingErrorCode.MULTIPLE_FACES)
+    face = faces[0]
+    if not face.quality.usable:
+        reason = face.quality.reasons[0]
+        raise FaceQualityError(f"face unusable: {reason}", code=_QUALITY_CODES[reason])
+    return face
+
+
+def sample_faces(*, lfw_count: int = 0) -> list[SampleFace]:
+    """Public sample portraits shipped by installed packages, each labelled SAMPLE."""
+    return samples.sample_faces(lfw_count=lfw_count)
+
+
+def sample_mated_variants(*, sample: SampleFace) -> list[SampleFace]:
+    """Mated copies (flipped, cropped, brighter, darker, rotated) of a sample portrait."""
+    return samples.sample_mated_variants(sample)
