@@ -1,0 +1,747 @@
+"""Decision rules: guardrails first, then county forbids, then the agreement and its legal basis.
+
+Semantics (governance.md section 3): default deny; any deny overrides any permit; a review (keyword
+backstop) overrides permit but not deny; guardrails are code, not configuration, so no policy file can
+override them. Each reason names its rule id from rules.md, a citation and the counterfactual sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from policies.exceptions import KeyStoreError
+from policies.keys import KeyStore
+from policies.loader import IMMIGRATION_PURPOSE_ROOT, purpose_tighten, statute_key
+from policies.model import Agreement, AgreementPurpose, PolicySet, PurposeSpec
+from policies.transforms import FieldRule, plan_get
+from policies.types import (
+    ADMINISTRATIVE_FORMS,
+    Decision,
+    DocumentKind,
+    Effect,
+    Mode,
+    Obligations,
+    Op,
+    Reason,
+    ReasonCode,
+    RecipientType,
+)
+
+__all__ = ["RequestView", "evaluate", "record_exclusion", "request_view"]
+
+_RECIPIENT_TYPES = frozenset(str(member) for member in RecipientType)
+_MODES = frozenset(str(member) for member in Mode)
+_JUDICIAL = frozenset({str(DocumentKind.JUDICIAL_WARRANT), str(DocumentKind.COURT_ORDER)})
+_ADMINISTRATIVE_KINDS = frozenset(
+    {str(DocumentKind.ADMINISTRATIVE_WARRANT), str(DocumentKind.DETAINER)}
+)
+_STATUS_FLAGS = ("juvenile", "sealed", "expunged", "removed")
+_CONVICTED = ("convicted", "guilty", "plea of guilty", "no contest", "nolo contendere", "sentenced")
+_PENDING = ("", "pending", "open", "awaiting trial", "none")
+_NON_CONVICTION_TYPES = frozenset({str(RecipientType.VENDOR), str(RecipientType.PUBLIC)})
+ADULT_AGE = 17  # WI-02: Wisconsin treats people aged 17 and over as adults.
+
+# code -> (rule id, citation, what would have had to be true)
+_TEXT: dict[ReasonCode, tuple[str, str, str]] = {
+    ReasonCode.DENY_POLICY_INVALID: (
+        "GOV-04",
+        "rules.md GOV-04 (enforced policy = published policy)",
+        "The policy files would have had to load without a single validation problem.",
+    ),
+    ReasonCode.DENY_ENGINE_ERROR: (
+        "CJ-01",
+        "governance.md 3.3 (errors fail closed)",
+        "Evaluation would have had to finish without an internal error.",
+    ),
+    ReasonCode.DENY_REQUEST_MALFORMED: (
+        "FR-09",
+        "rules.md FR-09 (written, structured request)",
+        "The request would have had to follow the documented request JSON.",
+    ),
+    ReasonCode.DENY_UNKNOWN_RECIPIENT_TYPE: (
+        "IM-06",
+        "rules.md IM-06, IM-11(b) (every client classified)",
+        "The recipient (and any on-behalf-of agency) would have had to be of a known recipient type.",
+    ),
+    ReasonCode.DENY_UNKNOWN_PURPOSE: (
+        "FR-15",
+        "rules.md FR-09, FR-15 (purpose from the authorized list)",
+        "The purpose would have had to be a code in the county's purpose catalog.",
+    ),
+    ReasonCode.DENY_ON_BEHALF_OF_MISSING: (
+        "IM-11",
+        "rules.md IM-11(b), FR-12 (on-behalf-of required)",
+        "The request would have had to say on whose behalf it is made (null for the requester itself).",
+    ),
+    ReasonCode.DENY_PROXY_NOT_ALLOWED: (
+        "FR-12",
+        "rules.md FR-12, IM-11 (no side-door requests)",
+        "The agreement would have had to allow requests on behalf of that kind of agency.",
+    ),
+    ReasonCode.DENY_SURVEILLANCE_MODE: (
+        "FR-04",
+        "rules.md FR-04 (no surveillance, real-time identification or tracking)",
+        "The request would have had to be a single, case-bound request, not a watch-list or stream.",
+    ),
+    ReasonCode.DENY_BATCH_NOT_PERMITTED: (
+        "FR-04",
+        "rules.md FR-04, IM-11(g) (no bulk search)",
+        "The recipient's agreement would have had to permit batch mode for this purpose.",
+    ),
+    ReasonCode.DENY_IMMIGRATION_PURPOSE: (
+        "IM-04",
+        "rules.md IM-04, FR-05 (databases closed to immigration enforcement)",
+        "The purpose would have had to be something other than immigration enforcement.",
+    ),
+    ReasonCode.DENY_IMMIGRATION_NO_JUDICIAL_AUTHORITY: (
+        "IM-01",
+        "rules.md IM-01 (only a judicial warrant or court order unlocks disclosure)",
+        "A judicial warrant or court order signed by a judge and verified by two different people "
+        "would have had to be attached.",
+    ),
+    ReasonCode.DENY_ADMINISTRATIVE_WARRANT: (
+        "IM-01",
+        "rules.md IM-01; ICE Policy 10074.2 (I-200, I-205, I-247A are not judicial)",
+        "The legal process would have had to be a judicial warrant or court order, not an "
+        "administrative immigration form or detainer.",
+    ),
+    ReasonCode.DENY_NO_CASE_NUMBER: (
+        "FR-09",
+        "rules.md FR-09(ii) (case identification number)",
+        "The request would have had to carry a case number.",
+    ),
+    ReasonCode.DENY_OFFENSE_NOT_ELIGIBLE: (
+        "FR-11",
+        "rules.md FR-11 (serious-crime gate)",
+        "The offense statute would have had to be on the purpose's eligible offense list.",
+    ),
+    ReasonCode.DENY_NARRATIVE_TOO_SHORT: (
+        "FR-09",
+        "rules.md FR-09(iii) (factual narrative, fair probability)",
+        "The factual narrative would have had to meet the purpose's minimum length.",
+    ),
+    ReasonCode.DENY_DOCUMENT_MISSING: (
+        "FR-14",
+        "rules.md FR-14, IM-01 (legal basis document, two-person verification)",
+        "A document of a kind the purpose requires, signed and verified as it requires, would have "
+        "had to be attached.",
+    ),
+    ReasonCode.DENY_NO_AGREEMENT: (
+        "CJ-07",
+        "rules.md CJ-07, FR-10 (use limited to the agreement's stated purposes)",
+        "An active agreement with this recipient would have had to cover this purpose.",
+    ),
+    ReasonCode.DENY_AGREEMENT_NOT_ACTIVE: (
+        "GOV-01",
+        "rules.md GOV-01 (no agreement without approval)",
+        "The agreement would have had to be approved and marked active.",
+    ),
+    ReasonCode.DENY_NO_APPROVAL_REFERENCE: (
+        "GOV-01",
+        "rules.md GOV-01 (approval reference required)",
+        "The vendor agreement would have had to carry a legislative approval reference.",
+    ),
+    ReasonCode.DENY_IN_KIND_CONSIDERATION: (
+        "FR-13",
+        "rules.md FR-13 (no data obtained through trade)",
+        "The vendor agreement would have had to involve no in-kind consideration such as free access.",
+    ),
+    ReasonCode.DENY_TOO_MANY_RECORDS: (
+        "IM-09",
+        "rules.md IM-09 (collect and share the minimum)",
+        "The request would have had to ask for no more records than the agreement's maximum.",
+    ),
+    ReasonCode.DENY_KEY_MISSING: (
+        "CJ-05",
+        "rules.md CJ-05, section 5 (keyed transforms only)",
+        "The county key store would have had to hold the key the transforms need.",
+    ),
+    ReasonCode.DENY_DEFAULT: (
+        "GOV-04",
+        "governance.md 3.1 (default deny)",
+        "Some policy would have had to permit the request.",
+    ),
+    ReasonCode.REVIEW_IMMIGRATION_KEYWORD: (
+        "IM-11",
+        "rules.md IM-11(c) (keyword backstop raises an alert)",
+        "The purpose text and narrative would have had to contain no immigration-enforcement terms; "
+        "a person must now review the request.",
+    ),
+    ReasonCode.PERMIT_AGREEMENT: (
+        "CJ-07",
+        "rules.md CJ-07, FR-09, FR-10",
+        "Nothing; the request met the agreement and its legal basis.",
+    ),
+}
+
+
+def reason(code: ReasonCode, message: str, *, flags: tuple[str, ...] = ()) -> Reason:
+    rule, citation, would_need = _TEXT[code]
+    if code.name.startswith("DENY"):
+        effect = Effect.DENY
+    elif code.name.startswith("REVIEW"):
+        effect = Effect.REVIEW
+    else:
+        effect = Effect.PERMIT
+    return Reason(
+        rule=rule,
+        code=code,
+        effect=effect,
+        message=message,
+        would_need=would_need,
+        citation=citation,
+        flags=flags,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    """The request reduced to the values the rules read; built once, so rules stay simple lookups."""
+
+    recipient_type: str
+    recipient_name: str
+    recipient_ori: str
+    has_on_behalf_of: bool
+    on_behalf_of_type: str | None
+    purpose: str
+    case_number: str
+    offense_statute: str
+    narrative: str
+    mode: str
+    documents: tuple[Mapping[str, Any], ...]
+    fields: tuple[str, ...] | None
+    records: Sequence[Any]
+
+    @property
+    def recipient_key(self) -> str:
+        return f"{self.recipient_type}:{(self.recipient_ori or self.recipient_name).upper()}"
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def request_view(request: Mapping[str, Any]) -> RequestView | str:
+    """Normalise the request, or return a message saying what makes it malformed."""
+    if not isinstance(request, Mapping):
+        return "the request must be a JSON object"
+    recipient = request.get("recipient")
+    if not isinstance(recipient, Mapping):
+        return "recipient must be an object with type and name"
+    behalf = request.get("on_behalf_of")
+    if behalf is not None and not isinstance(behalf, Mapping):
+        return "on_behalf_of must be an object or null"
+    documents = request.get("documents") or []
+    records = request.get("records") or []
+    fields = request.get("fields")
+    if not isinstance(documents, list) or not all(isinstance(d, Mapping) for d in documents):
+        return "documents must be a list of objects"
+    if not isinstance(records, list):
+        return "records must be a list"
+    if fields is not None and not (
+        isinstance(fields, list) and all(isinstance(f, str) for f in fields)
+    ):
+        return "fields must be a list of field names"
+    return RequestView(
+        recipient_type=_text(recipient.get("type")),
+        recipient_name=_text(recipient.get("name")),
+        recipient_ori=_text(recipient.get("ori")),
+        has_on_behalf_of="on_behalf_of" in request,
+        on_behalf_of_type=_text(behalf.get("type")) if behalf is not None else None,
+        purpose=_text(request.get("purpose")),
+        case_number=_text(request.get("case_number")),
+        offense_statute=_text(request.get("offense_statute")),
+        narrative=_text(request.get("narrative")),
+        mode=_text(request.get("mode")) or str(Mode.SINGLE),
+        documents=tuple(documents),
+        fields=tuple(fields) if fields is not None else None,
+        records=records,
+    )
+
+
+def _verifiers(document: Mapping[str, Any]) -> set[str]:
+    names = document.get("verified_by") or []
+    if not isinstance(names, list):
+        return set()
+    return {name.strip().casefold() for name in names if isinstance(name, str) and name.strip()}
+
+
+def _is_administrative(document: Mapping[str, Any]) -> bool:
+    form = _text(document.get("form")).upper()
+    return document.get("kind") in _ADMINISTRATIVE_KINDS or form in ADMINISTRATIVE_FORMS
+
+
+def has_judicial_authority(documents: Sequence[Mapping[str, Any]]) -> bool:
+    """IM-01: a judicial warrant or court order, signed by a judge, verified by two different people."""
+    return any(
+        document.get("kind") in _JUDICIAL
+        and document.get("signed_by_judge") is True
+        and not _is_administrative(document)
+        and len(_verifiers(document)) >= 2
+        for document in documents
+    )
+
+
+def _immigration_reasons(view: RequestView) -> list[Reason]:
+    """IM-01/IM-04/IM-06: the immigration gate, evaluated before any agreement is looked at."""
+    reasons = []
+    immigration_purpose = view.purpose.split(".")[0] == IMMIGRATION_PURPOSE_ROOT
+    if immigration_purpose:
+        reasons.append(
+            reason(ReasonCode.DENY_IMMIGRATION_PURPOSE, f"purpose {view.purpose} is refused")
+        )
+    involved = (
+        immigration_purpose
+        or view.recipient_type == RecipientType.FEDERAL_IMMIGRATION
+        or view.on_behalf_of_type == RecipientType.FEDERAL_IMMIGRATION
+    )
+    if not involved:
+        return reasons
+    forms = sorted(
+        _text(d.get("form")) or _text(d.get("kind"))
+        for d in view.documents
+        if _is_administrative(d)
+    )
+    if forms:
+        reasons.append(
+            reason(
+                ReasonCode.DENY_ADMINISTRATIVE_WARRANT,
+                f"administrative immigration papers are refused as such: {', '.join(forms)}",
+            )
+        )
+    if not has_judicial_authority(view.documents):
+        reasons.append(
+            reason(
+                ReasonCode.DENY_IMMIGRATION_NO_JUDICIAL_AUTHORITY,
+                "the request involves immigration enforcement without two-person verified "
+                "judicial authority",
+            )
+        )
+    return reasons
+
+
+def immigration_involved(view: RequestView) -> bool:
+    return (
+        view.purpose.split(".")[0] == IMMIGRATION_PURPOSE_ROOT
+        or view.recipient_type == RecipientType.FEDERAL_IMMIGRATION
+        or view.on_behalf_of_type == RecipientType.FEDERAL_IMMIGRATION
+    )
+
+
+def _guardrail_reasons(view: RequestView, policy_set: PolicySet) -> list[Reason]:
+    reasons = []
+    if not view.has_on_behalf_of:
+        reasons.append(reason(ReasonCode.DENY_ON_BEHALF_OF_MISSING, "on_behalf_of is absent"))
+    if view.recipient_type not in _RECIPIENT_TYPES:
+        reasons.append(
+            reason(
+                ReasonCode.DENY_UNKNOWN_RECIPIENT_TYPE,
+                f"recipient type {view.recipient_type!r} is not known",
+            )
+        )
+    if view.on_behalf_of_type is not None and view.on_behalf_of_type not in _RECIPIENT_TYPES:
+        reasons.append(
+            reason(
+                ReasonCode.DENY_UNKNOWN_RECIPIENT_TYPE,
+                f"on-behalf-of type {view.on_behalf_of_type!r} is not known",
+            )
+        )
+    if view.purpose not in policy_set.purposes:
+        reasons.append(
+            reason(
+                ReasonCode.DENY_UNKNOWN_PURPOSE, f"purpose {view.purpose!r} is not in the catalog"
+            )
+        )
+    elif policy_set.purposes[view.purpose].refused and not view.purpose.startswith(
+        IMMIGRATION_PURPOSE_ROOT
+    ):
+        reasons.append(
+            reason(ReasonCode.DENY_UNKNOWN_PURPOSE, f"purpose {view.purpose} is marked refused")
+        )
+    if view.mode in {Mode.WATCHLIST, Mode.STREAM}:
+        reasons.append(reason(ReasonCode.DENY_SURVEILLANCE_MODE, f"mode {view.mode} is refused"))
+    elif view.mode not in _MODES:
+        reasons.append(reason(ReasonCode.DENY_REQUEST_MALFORMED, f"mode {view.mode!r} is unknown"))
+    if not view.recipient_name and not view.recipient_ori:
+        reasons.append(
+            reason(ReasonCode.DENY_REQUEST_MALFORMED, "the recipient has neither a name nor an ORI")
+        )
+    return reasons + _immigration_reasons(view)
+
+
+def _keyword_reason(view: RequestView, policy_set: PolicySet) -> Reason | None:
+    """IM-11(c): the keyword backstop never lets a request through silently; it sends it to review."""
+    pattern = policy_set.keyword_pattern
+    if pattern is None:
+        return None
+    hits = sorted({m.group(0) for m in pattern.finditer(f"{view.purpose}\n{view.narrative}")})
+    if not hits:
+        return None
+    return reason(
+        ReasonCode.REVIEW_IMMIGRATION_KEYWORD,
+        f"immigration-enforcement terms in purpose or narrative: {', '.join(hits)}",
+        flags=("immigration_keyword",),
+    )
+
+
+def _forbid_reasons(view: RequestView, policy_set: PolicySet) -> list[Reason]:
+    reasons = []
+    for forbid in policy_set.forbids:
+        if forbid.recipient_types and view.recipient_type not in forbid.recipient_types:
+            continue
+        if forbid.recipient_names and view.recipient_name.casefold() not in forbid.recipient_names:
+            continue
+        if forbid.purposes and not any(
+            view.purpose == code or view.purpose.startswith(code + ".") for code in forbid.purposes
+        ):
+            continue
+        if forbid.modes and view.mode not in forbid.modes:
+            continue
+        rule, citation = forbid.rule, forbid.citation
+        reasons.append(
+            Reason(
+                rule=rule,
+                code=ReasonCode.DENY_FORBIDDEN,
+                effect=Effect.DENY,
+                message=f"county rule {forbid.id}: {forbid.description}",
+                would_need=forbid.would_need,
+                citation=citation,
+            )
+        )
+    return reasons
+
+
+def _find_agreement(
+    view: RequestView, policy_set: PolicySet
+) -> tuple[Agreement, AgreementPurpose] | None:
+    for agreement in policy_set.agreements:
+        if not agreement.matches(
+            recipient_type=view.recipient_type, name=view.recipient_name, ori=view.recipient_ori
+        ):
+            continue
+        for item in agreement.purposes:
+            if item.covers(view.purpose):
+                return agreement, item
+    return None
+
+
+def _agreement_reasons(
+    view: RequestView, agreement: Agreement, item: AgreementPurpose
+) -> list[Reason]:
+    reasons = []
+    where = f"agreement {agreement.id}"
+    if agreement.status != "active":
+        reasons.append(
+            reason(ReasonCode.DENY_AGREEMENT_NOT_ACTIVE, f"{where} is {agreement.status}")
+        )
+    if agreement.recipient_type == RecipientType.VENDOR:
+        if not agreement.approval_reference:
+            reasons.append(
+                reason(ReasonCode.DENY_NO_APPROVAL_REFERENCE, f"{where} has no approval reference")
+            )
+        if agreement.consideration.startswith("in_kind"):
+            reasons.append(
+                reason(
+                    ReasonCode.DENY_IN_KIND_CONSIDERATION,
+                    f"{where} trades data for {agreement.consideration}",
+                )
+            )
+    if view.mode == Mode.BATCH and Mode.BATCH not in item.modes:
+        reasons.append(
+            reason(ReasonCode.DENY_BATCH_NOT_PERMITTED, f"{where} does not permit batch mode")
+        )
+    behalf = view.on_behalf_of_type
+    if (
+        behalf is not None
+        and behalf != view.recipient_type
+        and behalf not in item.allow_on_behalf_of
+    ):
+        reasons.append(
+            reason(
+                ReasonCode.DENY_PROXY_NOT_ALLOWED,
+                f"{where} does not allow requests on behalf of {behalf}",
+            )
+        )
+    if len(view.records) > item.max_records:
+        reasons.append(
+            reason(
+                ReasonCode.DENY_TOO_MANY_RECORDS,
+                f"{len(view.records)} records requested; {where} allows {item.max_records}",
+            )
+        )
+    return reasons
+
+
+def _document_ok(document: Mapping[str, Any], spec: PurposeSpec) -> bool:
+    if document.get("kind") not in spec.documents_any_of or _is_administrative(document):
+        return False
+    if spec.documents_signed_by_judge and document.get("signed_by_judge") is not True:
+        return False
+    return len(_verifiers(document)) >= spec.documents_verified_by
+
+
+def _legal_basis_reasons(
+    view: RequestView, spec: PurposeSpec, policy_set: PolicySet
+) -> list[Reason]:
+    """FR-09/FR-11/FR-14: what the purpose says a request must carry."""
+    reasons = []
+    if spec.case_number and not view.case_number:
+        reasons.append(reason(ReasonCode.DENY_NO_CASE_NUMBER, "case_number is empty"))
+    if spec.offense_list is not None:
+        eligible = policy_set.offense_lists.get(spec.offense_list, frozenset())
+        key = statute_key(view.offense_statute)
+        base = key.split("(")[0]
+        if not key or (key not in eligible and base not in eligible):
+            reasons.append(
+                reason(
+                    ReasonCode.DENY_OFFENSE_NOT_ELIGIBLE,
+                    f"offense {view.offense_statute or '(none)'} is not on list "
+                    f"{spec.offense_list}",
+                )
+            )
+    if len(view.narrative) < spec.narrative_min_length:
+        reasons.append(
+            reason(
+                ReasonCode.DENY_NARRATIVE_TOO_SHORT,
+                f"narrative has {len(view.narrative)} characters; "
+                f"{spec.narrative_min_length} required",
+            )
+        )
+    if spec.documents_any_of and not any(_document_ok(d, spec) for d in view.documents):
+        reasons.append(
+            reason(
+                ReasonCode.DENY_DOCUMENT_MISSING,
+                f"needs one of {sorted(spec.documents_any_of)}"
+                + (", signed by a judge" if spec.documents_signed_by_judge else "")
+                + (
+                    f", verified by {spec.documents_verified_by} people"
+                    if spec.documents_verified_by
+                    else ""
+                ),
+            )
+        )
+    return reasons
+
+
+def _truthy_flag(status: Mapping[str, Any], flag: str) -> bool:
+    # Fail closed: only an explicit false makes a record releasable on this flag.
+    return status.get(flag) is not False
+
+
+def _age_at_booking(record: Mapping[str, Any], person: Mapping[str, Any]) -> int | None:
+    born, booked = person.get("date_of_birth"), record.get("booked_at")
+    if isinstance(born, str) and isinstance(booked, str) and len(born) >= 10 and len(booked) >= 10:
+        try:
+            birth, at = date.fromisoformat(born[:10]), date.fromisoformat(booked[:10])
+        except ValueError:
+            return None
+        return at.year - birth.year - ((at.month, at.day) < (birth.month, birth.day))
+    age = person.get("age")
+    return age if isinstance(age, int) and not isinstance(age, bool) else None
+
+
+def _non_conviction(record: Mapping[str, Any], now: datetime) -> bool:
+    """CJ-08/FR-17: no conviction on any charge, and not a pending case younger than 365 days."""
+    charges = record.get("charges") or []
+    pending = False
+    for charge in charges:
+        disposition = _text(charge.get("disposition") if isinstance(charge, Mapping) else "")
+        disposition = disposition.casefold()
+        if disposition.startswith(_CONVICTED):
+            return False
+        pending = pending or disposition in _PENDING
+    booked = record.get("booked_at")
+    if pending and isinstance(booked, str):
+        try:
+            booked_at = datetime.fromisoformat(booked)
+        except ValueError:
+            return True
+        if booked_at.tzinfo is None:
+            booked_at = booked_at.replace(tzinfo=UTC)
+        return now - booked_at > timedelta(days=365)
+    return True
+
+
+def record_exclusion(record: Any, *, now: datetime, exclude_non_conviction: bool) -> str | None:
+    """Why a record may not leave (first reason wins), or ``None`` if it may.
+
+    A missing ``status`` or a flag that is not explicitly false counts as not releasable (fail closed).
+    """
+    if not isinstance(record, Mapping) or not _text(record.get("booking_number")):
+        return "malformed"
+    status = record.get("status")
+    if not isinstance(status, Mapping) or any(flag not in status for flag in _STATUS_FLAGS):
+        return "status_unknown"
+    person = record.get("person")
+    if not isinstance(person, Mapping):
+        return "malformed"
+    age = _age_at_booking(record, person)
+    if _truthy_flag(status, "juvenile") or (age is not None and age < ADULT_AGE):
+        return "juvenile"
+    for flag in ("sealed", "expunged", "removed"):
+        if _truthy_flag(status, flag):
+            return flag
+    if exclude_non_conviction and _non_conviction(record, now):
+        return "non_conviction"
+    return None
+
+
+def _effective_rules(
+    view: RequestView, item: AgreementPurpose, policy_set: PolicySet
+) -> tuple[FieldRule, ...]:
+    """Allow-list narrowed to the requested fields, minus immigration-sensitive fields where due."""
+    rules = [rule for rule in item.fields if rule.op is not Op.DROP]
+    if view.fields is not None:
+        wanted = set(view.fields)
+        rules = [rule for rule in rules if rule.path in wanted or rule.path.split(".")[0] in wanted]
+    if immigration_involved(view):
+        # IM-05: never to an immigration-origin request, whatever the agreement says.
+        rules = [rule for rule in rules if rule.path not in policy_set.sensitive_fields]
+    return tuple(rules)
+
+
+def _obligations(
+    item: AgreementPurpose,
+    agreement: Agreement,
+    rules: tuple[FieldRule, ...],
+    *,
+    human_review: bool,
+    key_id: str | None,
+) -> Obligations:
+    return Obligations(
+        fields={
+            rule.path: str(rule.op) + (f":{rule.param}" if rule.param is not None else "")
+            for rule in rules
+        },
+        max_records=item.max_records,
+        retention_days=item.retention_days,
+        human_review_required=item.human_review or human_review,
+        labels=item.labels,
+        agreement=agreement.id,
+        key_id=key_id,
+    )
+
+
+def _deny(
+    reasons: list[Reason], policy_set: PolicySet, excluded: dict[str, int], flags: tuple[str, ...]
+) -> Decision:
+    return Decision(
+        effect=Effect.DENY,
+        reasons=tuple(r for r in reasons if r.effect is not Effect.PERMIT),
+        obligations=Obligations(),
+        excluded=excluded,
+        released=(),
+        policy_version=policy_set.version,
+        flags=flags,
+    )
+
+
+def _exclusions(
+    view: RequestView, *, now: datetime, exclude_non_conviction: bool
+) -> tuple[list[Mapping[str, Any]], dict[str, int]]:
+    eligible: list[Mapping[str, Any]] = []
+    excluded: dict[str, int] = {}
+    for record in view.records:
+        why = record_exclusion(record, now=now, exclude_non_conviction=exclude_non_conviction)
+        if why is None:
+            eligible.append(record)
+        else:
+            excluded[why] = excluded.get(why, 0) + 1
+    return eligible, excluded
+
+
+def evaluate(
+    *,
+    request: Mapping[str, Any],
+    policy_set: PolicySet,
+    keys: KeyStore | None,
+    now: datetime,
+) -> Decision:
+    """Apply guardrails, forbids, the agreement and its legal basis; transform what may leave."""
+    if not policy_set.valid:
+        problem = reason(
+            ReasonCode.DENY_POLICY_INVALID,
+            f"{len(policy_set.problems)} policy problem(s); first: {policy_set.problems[0]}",
+        )
+        return _deny([problem], policy_set, {}, ())
+    view = request_view(request)
+    if isinstance(view, str):
+        return _deny([reason(ReasonCode.DENY_REQUEST_MALFORMED, view)], policy_set, {}, ())
+    reasons = _guardrail_reasons(view, policy_set) + _forbid_reasons(view, policy_set)
+    keyword = _keyword_reason(view, policy_set)
+    flags = keyword.flags if keyword is not None else ()
+    found = _find_agreement(view, policy_set)
+    item = found[1] if found else None
+    exclude_nc = view.recipient_type in _NON_CONVICTION_TYPES and not (
+        item is not None and item.include_non_conviction
+    )
+    eligible, excluded = _exclusions(view, now=now, exclude_non_conviction=exclude_nc)
+    if found is None:
+        reasons.append(
+            reason(
+                ReasonCode.DENY_NO_AGREEMENT,
+                f"no agreement with {view.recipient_type} {view.recipient_name!r} covers "
+                f"purpose {view.purpose!r}",
+            )
+        )
+        return _deny(reasons, policy_set, excluded, flags)
+    agreement, item = found
+    reasons += _agreement_reasons(view, agreement, item)
+    spec = policy_set.purposes.get(view.purpose)
+    if spec is not None:
+        if item.requires:
+            spec = purpose_tighten(spec, dict(item.requires))
+        reasons += _legal_basis_reasons(view, spec, policy_set)
+    if any(r.effect is Effect.DENY for r in reasons):
+        return _deny(reasons, policy_set, excluded, flags)
+    rules = _effective_rules(view, item, policy_set)
+    if keyword is not None:
+        return Decision(
+            effect=Effect.REVIEW,
+            reasons=(keyword,),
+            obligations=_obligations(item, agreement, rules, human_review=True, key_id=None),
+            excluded=excluded,
+            released=(),
+            policy_version=policy_set.version,
+            flags=flags,
+        )
+    return _permit(view, agreement, item, rules, eligible, excluded, policy_set, keys)
+
+
+def _permit(
+    view: RequestView,
+    agreement: Agreement,
+    item: AgreementPurpose,
+    rules: tuple[FieldRule, ...],
+    eligible: list[Mapping[str, Any]],
+    excluded: dict[str, int],
+    policy_set: PolicySet,
+    keys: KeyStore | None,
+) -> Decision:
+    try:
+        if keys is None:
+            raise KeyStoreError("no key store was supplied")
+        plan = plan_get(
+            rules=rules, store=keys, recipient_key=view.recipient_key, purpose=view.purpose
+        )
+        key_id = keys.current
+    except KeyStoreError as exc:
+        return _deny([reason(ReasonCode.DENY_KEY_MISSING, str(exc))], policy_set, excluded, ())
+    released = tuple(plan.apply_many(eligible))
+    return Decision(
+        effect=Effect.PERMIT,
+        reasons=(
+            reason(
+                ReasonCode.PERMIT_AGREEMENT,
+                f"agreement {agreement.id} permits {view.purpose} for this recipient; "
+                f"{len(released)} record(s) released",
+            ),
+        ),
+        obligations=_obligations(item, agreement, rules, human_review=False, key_id=key_id),
+        excluded=excluded,
+        released=released,
+        policy_version=policy_set.version,
+    )
