@@ -160,6 +160,9 @@ def _check(decision: Decision, expect: Mapping[str, Any]) -> list[str]:
     missing = [item for item in expect.get("reasons", []) if item not in seen]
     if missing:
         failures.append(f"missing reasons {missing}; got {sorted(seen)}")
+    unexpected = [item for item in expect.get("absent_reasons", []) if item in seen]
+    if unexpected:
+        failures.append(f"unexpected reasons {unexpected}")
     for name, count in (expect.get("excluded") or {}).items():
         if decision.excluded.get(name, 0) != count:
             failures.append(
