@@ -12,10 +12,11 @@ template, centre convention or interpolation) shows up directly as descriptor er
    is read with dlib's bilinear interpolation (double precision, truncated to uint8, black
    outside the image).
 
-When the face is much larger than the chip dlib first shrinks the image with its 2x pyramid.
-That case uses the same level choice and coordinate mapping (``p/2 − (1.25, 0.75)``) but a
-separable [1 4 6 4 1] filter in place of dlib's exact pyramid kernel, so very large faces
-agree with dlib closely rather than bit for bit (see docs/matching.md).
+When the face is much larger than the chip, dlib first crops the rotated rectangle (grown by
+a margin) and shrinks the crop with its ``pyramid_down<2>`` (integer [1 4 6 4 1] filter,
+coordinates mapped by ``p/2 − (1.25, 0.75)``) until one more halving would make the chip
+rectangle smaller than the chip; this module does the same, crop and integer arithmetic
+included, so large faces are cut bit for bit as well.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -78,14 +78,23 @@ def _rect_down(rect: tuple[float, float, float, float]) -> tuple[float, float, f
 
 
 def _pyramid_down(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """Halve an image, sampling where ``pyramid_down<2>`` maps its output pixels."""
-    kernel = np.array([1, 4, 6, 4, 1], np.float64) / 16
-    blurred = cv2.sepFilter2D(rgb.astype(np.float64), -1, kernel, kernel)
-    rows, cols = (rgb.shape[0] - 3) // 2, (rgb.shape[1] - 3) // 2
-    xs = 2 * np.arange(cols, dtype=np.float64) + 2.5
-    ys = 2 * np.arange(rows, dtype=np.float64) + 1.5
-    grid_x, grid_y = np.meshgrid(xs, ys)
-    return _bilinear(blurred, grid_x, grid_y)
+    """dlib's ``pyramid_down<2>`` for RGB: [1 4 6 4 1] rows then columns, uint16, ``/256``."""
+    rows, cols = rgb.shape[:2]
+    if rows <= 8 or cols <= 8:
+        return np.zeros((0, 0, 3), np.uint8)
+    src = rgb.astype(np.uint32)
+    out_cols = (cols - 3) // 2
+    base = 2 * np.arange(out_cols)
+    horizontal = (
+        src[:, base] + 4 * src[:, base + 1] + 6 * src[:, base + 2] + 4 * src[:, base + 3]
+        + src[:, base + 4]
+    )  # fmt: skip
+    centre = 2 + 2 * np.arange((rows - 3) // 2)
+    vertical = (
+        horizontal[centre - 2] + 4 * horizontal[centre - 1] + 6 * horizontal[centre]
+        + 4 * horizontal[centre + 1] + horizontal[centre + 2]
+    )  # fmt: skip
+    return (vertical // 256).astype(np.uint8)
 
 
 def _bilinear(
@@ -106,22 +115,53 @@ def _bilinear(
     return chip
 
 
+def _rotate(
+    centre: tuple[float, float], point: tuple[float, float], angle: float
+) -> tuple[float, float]:
+    cos, sin = math.cos(angle), math.sin(angle)
+    dx, dy = point[0] - centre[0], point[1] - centre[1]
+    return cos * dx - sin * dy + centre[0], sin * dx + cos * dy + centre[1]
+
+
+def _rect_corners(rect: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+    left, top, right, bottom = rect
+    return [(left, top), (right, top), (left, bottom), (right, bottom)]
+
+
+def _crop_box(rgb: npt.NDArray[np.uint8], details: ChipDetails) -> tuple[int, int, int, int]:
+    """The region dlib crops before building its pyramid (rotated rect grown, clipped)."""
+    target = details.size * details.size
+    grow = 2.0
+    rect = _rect_down(details.rect)
+    while _rect_area(rect) > target:
+        rect = _rect_down(rect)
+        grow = grow * 2 + 2
+    r = details.rect
+    centre = ((r[0] + r[2]) / 2, (r[1] + r[3]) / 2)
+    corners = [_rotate(centre, p, details.angle) for p in _rect_corners(r)]
+    xs, ys = [p[0] for p in corners], [p[1] for p in corners]
+    box = (
+        max(min(xs) - grow, 0.0), max(min(ys) - grow, 0.0),
+        min(max(xs) + grow, rgb.shape[1] - 1.0), min(max(ys) + grow, rgb.shape[0] - 1.0),
+    )  # fmt: skip
+    left, top, right, bottom = (math.floor(v + 0.5) for v in box)
+    return left, top, right, bottom
+
+
 def extract_chip(rgb: npt.NDArray[np.uint8], details: ChipDetails) -> npt.NDArray[np.uint8]:
     """Cut the ``size`` x ``size`` RGB chip described by ``details`` out of ``rgb``."""
-    rect = details.rect
-    image = rgb
+    left, top, right, bottom = _crop_box(rgb, details)
+    if right < left or bottom < top:  # the face lies entirely outside the image
+        return np.zeros((details.size, details.size, 3), np.uint8)
+    image = rgb[top : bottom + 1, left : right + 1]
+    r = details.rect
+    rect = (r[0] - left, r[1] - top, r[2] - left, r[3] - top)
     target = details.size * details.size
     while _rect_area(_rect_down(rect)) > target:
         rect = _rect_down(rect)
         image = _pyramid_down(image)
-    cx, cy = (rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2
-    cos, sin = math.cos(details.angle), math.sin(details.angle)
-
-    def rotate(x: float, y: float) -> tuple[float, float]:
-        dx, dy = x - cx, y - cy
-        return cos * dx - sin * dy + cx, sin * dx + cos * dy + cy
-
-    tl, tr, bl = rotate(rect[0], rect[1]), rotate(rect[2], rect[1]), rotate(rect[0], rect[3])
+    centre = ((rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2)
+    tl, tr, bl, _ = (_rotate(centre, p, details.angle) for p in _rect_corners(rect))
     last = details.size - 1
     grid = np.arange(details.size, dtype=np.float64)
     cols, rows = np.meshgrid(grid, grid)
