@@ -90,6 +90,7 @@ class FormatOptions:
     """What the command line may pass to a format; most formats ignore all of it."""
 
     mapping: Path | None = None
+    encoding: str = "utf-8"  # e.g. "cp1252" for a roster saved by Excel on Windows
     source: str | None = None  # overrides the format's default source name (Person/Booking.source)
     extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -1,0 +1,525 @@
+"""Import a roster file into people, bookings and charges: streaming, batched, idempotent and resumable.
+
+A format (gateway.importers) turns the file into plain `ParsedBooking` / `RowRejection` values; this service
+writes them in batches, each batch one transaction that also advances the run's counts and `resume_line`. So:
+
+* every row read is counted exactly once as created, updated, unchanged or rejected, and the run's counts add up
+  after every batch, not only at the end (ImportRun has a check constraint on completed runs);
+* re-importing the same file changes nothing: rows are upserted on (source, source_key) and a row whose
+  content hash matches the stored one is counted unchanged and not written;
+* a run killed halfway is continued by the next run of the same file: it picks up the unfinished ImportRun and
+  skips the lines it had committed. Even without that, idempotency alone would prevent duplicates.
+
+Speed: a batch costs a fixed handful of queries whatever its size (look up existing keys, one upsert per table
+with `bulk_create(update_conflicts=True)`, re-read new ids), never a query per row. Rows carrying mugshots are
+the exception: each is written in its own savepoint, so an image `mugshot_store` refuses rejects that row alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from gateway.exceptions import GatewayError, GatewayErrorCode
+from gateway.importers.base import FormatOptions, ParsedBooking, ParsedRow, RowRejection
+from gateway.importers.registry import format_build
+from gateway.models import Booking, Charge, ImportRejection, ImportRun, ImportStatus, Person
+
+__all__ = ["ImportReport", "bookings_import"]
+
+BATCH_SIZE = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What a run did, as written to the --report JSON file."""
+
+    run_id: int
+    format: str
+    path: str
+    status: str
+    read: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rejections: tuple[Mapping[str, Any], ...]
+    dropped_fields: tuple[str, ...]
+    resumed_after_line: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "format": self.format,
+            "path": self.path,
+            "status": self.status,
+            "read": self.read,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "rejections": [dict(rejection) for rejection in self.rejections],
+            "dropped_fields": list(self.dropped_fields),
+            "dropped_fields_note": (
+                "Citizenship, immigration status and place of birth are never stored "
+                "(rules.md IM-05, IM-06, IM-09); these source columns were read past and discarded."
+            ),
+            "resumed_after_line": self.resumed_after_line,
+        }
+
+
+def bookings_import(
+    *,
+    path: Path,
+    format_name: str,
+    mapping: Path | None = None,
+    encoding: str = "utf-8",
+    batch_size: int = BATCH_SIZE,
+    progress: bool = False,
+) -> ImportReport:
+    """Import `path` with the named format and return the run's report.
+
+    Raises GatewayError (IMPORT_FORMAT_UNKNOWN, IMPORT_FILE_UNREADABLE, IMPORT_MAPPING_INVALID) when nothing can
+    be imported; the run is then recorded as failed with the message. A single bad row never raises: it is
+    rejected with its line, field, raw value and reason.
+    """
+    importer = format_build(
+        name=format_name, options=FormatOptions(mapping=mapping, encoding=encoding)
+    )
+    if not path.exists():
+        raise GatewayError(f"{path} does not exist.", code=GatewayErrorCode.IMPORT_FILE_UNREADABLE)
+    run = _run_start(format_name=format_name, path=path)
+    resumed_after = run.resume_line
+    writer = _BatchWriter(source=importer.source, run=run)
+    completed = False
+    try:
+        rows = _progress(importer.parse(path), enabled=progress, total=_line_count(path, progress))
+        for row in rows:
+            if row.line <= resumed_after:
+                continue
+            writer.add(row)
+            if len(writer) >= batch_size:
+                writer.flush()
+        writer.flush()
+        completed = True
+    finally:
+        _run_finish(run=run, completed=completed, error=sys.exc_info()[1])
+    return _report(run=run, resumed_after=resumed_after)
+
+
+def _run_start(*, format_name: str, path: Path) -> ImportRun:
+    """Continue the unfinished run of this very file (same bytes) if there is one, else start a new run."""
+    digest = _path_sha256(path)
+    unfinished = (
+        ImportRun.objects.filter(
+            source_format=format_name,
+            path=str(path.resolve()),
+            file_sha256=digest,
+            status__in=[ImportStatus.RUNNING, ImportStatus.FAILED],
+        )
+        .order_by("-id")
+        .first()
+    )
+    if unfinished is not None:
+        unfinished.status = ImportStatus.RUNNING
+        unfinished.error = ""
+        unfinished.save(update_fields=["status", "error"])
+        return unfinished
+    return ImportRun.objects.create(
+        source_format=format_name, path=str(path.resolve()), file_sha256=digest
+    )
+
+
+def _run_finish(*, run: ImportRun, completed: bool, error: BaseException | None) -> None:
+    run.status = ImportStatus.COMPLETED if completed else ImportStatus.FAILED
+    run.finished_at = timezone.now()
+    if error is not None:
+        run.error = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+    run.save(update_fields=["status", "finished_at", "error"])
+
+
+def _report(*, run: ImportRun, resumed_after: int) -> ImportReport:
+    rejections = tuple(
+        {"line": line, "field": field_name, "value": value, "reason": reason}
+        for line, field_name, value, reason in run.rejections.order_by("line", "id").values_list(
+            "line", "field", "value", "reason"
+        )
+    )
+    return ImportReport(
+        run_id=run.pk,
+        format=run.source_format,
+        path=run.path,
+        status=run.status,
+        read=run.read,
+        created=run.created,
+        updated=run.updated,
+        unchanged=run.unchanged,
+        rejected=run.rejected,
+        rejections=rejections,
+        dropped_fields=tuple(run.dropped_fields),
+        resumed_after_line=resumed_after,
+    )
+
+
+def _path_sha256(path: Path) -> str:
+    """Hash of the file, or of every file of a folder in name order, so a changed file starts a new run."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        digest.update(file.name.encode())
+        with file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _line_count(path: Path, progress: bool) -> int | None:
+    if not progress or path.is_dir():
+        return None
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def _progress(
+    rows: Iterator[ParsedRow], *, enabled: bool, total: int | None
+) -> Iterable[ParsedRow]:
+    """A tqdm bar on stderr when asked for (the command asks only when stderr is a terminal)."""
+    if not enabled:
+        return rows
+    from tqdm import tqdm
+
+    return tqdm(rows, total=total, unit=" rows", file=sys.stderr, mininterval=0.5)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Validation of the plain values against the model, so a batch never fails in the database.
+
+
+def _field_specs(model: type[models.Model]) -> dict[str, models.Field[Any, Any]]:
+    return {
+        f.name: f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and not f.is_relation and f.name not in {"created_at", "updated_at"}
+    }
+
+
+_SPECS = {
+    "person": _field_specs(Person),
+    "booking": _field_specs(Booking),
+    "charge": _field_specs(Charge),
+}
+
+
+def _values_check(kind: str, values: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(field, value, reason) for the first value the model cannot hold, else None."""
+    specs = _SPECS[kind]
+    for name, value in values.items():
+        spec = specs.get(name)
+        if spec is None or name in {"source", "source_key", "content_hash"}:
+            raise TypeError(
+                f"a format produced an unknown {kind} field {name!r}"
+            )  # a bug, not data
+        if value is None:
+            if not spec.null:
+                return name, "", "a value is required"
+            continue
+        if spec.choices and value not in {choice for choice, _ in spec.flatchoices}:
+            return name, str(value), f"not one of {', '.join(str(c) for c, _ in spec.flatchoices)}"
+        if isinstance(value, str) and spec.max_length is not None and len(value) > spec.max_length:
+            return name, value, f"longer than the {spec.max_length} characters {kind}.{name} holds"
+        if isinstance(spec, models.DecimalField) and isinstance(value, Decimal):
+            limit = Decimal(10) ** (spec.max_digits - spec.decimal_places)
+            if abs(value) >= limit:
+                return name, str(value), f"too large for {kind}.{name}"
+    return None
+
+
+def _row_check(row: ParsedBooking) -> RowRejection | None:
+    checks: list[tuple[str, Mapping[str, Any]]] = [("person", row.person), ("booking", row.booking)]
+    checks += [("charge", charge) for charge in row.charges]
+    for kind, values in checks:
+        problem = _values_check(kind, values)
+        if problem is not None:
+            name, value, reason = problem
+            return RowRejection(line=row.line, field=f"{kind}.{name}", value=value, reason=reason)
+    for label, key in (("person", row.person_key), ("booking", row.booking_key)):
+        if not key or len(key) > 200:
+            return RowRejection(
+                line=row.line,
+                field=f"{label} key",
+                value=key[:200],
+                reason="empty or over 200 characters",
+            )
+    return None
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()  # aware: the offset is part of the value
+    if isinstance(value, (date, Decimal)):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def _hash(value: Any) -> str:
+    encoded = json.dumps(_canonical(value), sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Batch writing.
+
+
+@dataclass
+class _Pending:
+    row: ParsedBooking
+    person_hash: str
+    row_hash: str
+
+
+@dataclass
+class _BatchWriter:
+    """Collects rows and writes them one batch per transaction, with the run's counts and resume line."""
+
+    source: str
+    run: ImportRun
+    pending: list[_Pending] = field(default_factory=list)
+    rejections: list[RowRejection] = field(default_factory=list)
+    last_line: int = 0
+    dropped: set[str] = field(default_factory=set)
+    # Booking key -> first line, to refuse a second row for the same booking in one file. The one structure
+    # that grows with the file (about 100 bytes a booking); the rest of the import is constant memory.
+    seen: dict[int, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.pending) + len(self.rejections)
+
+    def add(self, row: ParsedRow) -> None:
+        self.last_line = max(self.last_line, row.line)
+        if isinstance(row, RowRejection):
+            self.rejections.append(row)
+            return
+        self.dropped.update(row.dropped_fields)
+        problem = _row_check(row)
+        if problem is None:
+            first_line = self.seen.setdefault(hash(row.booking_key), row.line)
+            if first_line != row.line:
+                problem = RowRejection(
+                    line=row.line,
+                    field="booking key",
+                    value=row.booking_key,
+                    reason=f"the same booking as line {first_line}; a file may list a booking once",
+                )
+        if problem is not None:
+            self.rejections.append(problem)
+            return
+        mugshot_hashes = [hashlib.sha256(m.data).hexdigest() for m in row.mugshots]
+        person_hash = _hash(row.person)
+        row_hash = _hash(
+            {
+                "person_key": row.person_key,
+                "person": person_hash,
+                "booking": row.booking,
+                "charges": row.charges,
+                "mugshots": [
+                    [h, m.pose, m.captured_at]
+                    for h, m in zip(mugshot_hashes, row.mugshots, strict=True)
+                ],
+            }
+        )
+        self.pending.append(_Pending(row=row, person_hash=person_hash, row_hash=row_hash))
+
+    def flush(self) -> None:
+        if not self.pending and not self.rejections:
+            return
+        with transaction.atomic():
+            counts = {"created": 0, "updated": 0, "unchanged": 0}
+            plain = [p for p in self.pending if not p.row.mugshots]
+            for status in _rows_write(source=self.source, rows=plain).values():
+                counts[status] += 1
+            for pending in self.pending:
+                if pending.row.mugshots:
+                    outcome = _row_with_mugshots_write(source=self.source, pending=pending)
+                    if isinstance(outcome, RowRejection):
+                        self.rejections.append(outcome)
+                    else:
+                        counts[outcome] += 1
+            ImportRejection.objects.bulk_create(
+                [
+                    ImportRejection(
+                        run=self.run,
+                        line=r.line,
+                        field=r.field[:100],
+                        value=r.value,
+                        reason=r.reason[:300],
+                    )
+                    for r in self.rejections
+                ]
+            )
+            run = self.run
+            run.created += counts["created"]
+            run.updated += counts["updated"]
+            run.unchanged += counts["unchanged"]
+            run.rejected += len(self.rejections)
+            run.read = run.created + run.updated + run.unchanged + run.rejected
+            run.resume_line = max(run.resume_line, self.last_line)
+            run.dropped_fields = sorted(set(run.dropped_fields) | self.dropped)
+            run.save(
+                update_fields=[
+                    "created", "updated", "unchanged", "rejected", "read", "resume_line", "dropped_fields"
+                ]
+            )  # fmt: skip
+        self.pending.clear()
+        self.rejections.clear()
+
+
+def _row_with_mugshots_write(*, source: str, pending: _Pending) -> str | RowRejection:
+    """Write one row and store its images in a savepoint; a refused image undoes the row and rejects it."""
+    from gateway.services.mugshots import mugshot_store
+
+    try:
+        with transaction.atomic():
+            statuses = _rows_write(source=source, rows=[pending])
+            status = statuses[pending.row.booking_key]
+            if status != "unchanged":
+                booking = Booking.objects.get(source=source, source_key=pending.row.booking_key)
+                for mugshot in pending.row.mugshots:
+                    mugshot_store(
+                        booking=booking,
+                        data=mugshot.data,
+                        pose=mugshot.pose,
+                        captured_at=mugshot.captured_at,
+                    )
+    except GatewayError as error:
+        reason = error.extra.get("reason", "")
+        return RowRejection(
+            line=pending.row.line,
+            field="mugshot",
+            value=f"{len(mugshot.data)} bytes",
+            reason=f"{error.message}{f' ({reason})' if reason else ''}",
+        )
+    return status
+
+
+def _rows_write(*, source: str, rows: Sequence[_Pending]) -> dict[str, str]:
+    """Upsert the people, bookings and charges of `rows`; booking key -> created/updated/unchanged."""
+    if not rows:
+        return {}
+    person_ids = _people_upsert(source=source, rows=rows)
+    existing = {
+        key: (pk, content_hash)
+        for key, pk, content_hash in Booking.objects.filter(
+            source=source, source_key__in=[p.row.booking_key for p in rows]
+        ).values_list("source_key", "id", "content_hash")
+    }
+    statuses: dict[str, str] = {}
+    changed: list[_Pending] = []
+    for pending in rows:
+        key = pending.row.booking_key
+        if key not in existing:
+            statuses[key] = "created"
+        elif existing[key][1] != pending.row_hash:
+            statuses[key] = "updated"
+        else:
+            statuses[key] = "unchanged"
+            continue
+        changed.append(pending)
+    if not changed:
+        return statuses
+    _upsert(
+        model=Booking,
+        source=source,
+        items=[
+            (
+                p.row.booking_key,
+                {**p.row.booking, "person_id": person_ids[p.row.person_key]},
+                p.row_hash,
+            )
+            for p in changed
+        ],
+    )
+    booking_ids = _ids(model=Booking, source=source, keys=[p.row.booking_key for p in changed])
+    updated_ids = [
+        booking_ids[p.row.booking_key] for p in changed if statuses[p.row.booking_key] == "updated"
+    ]
+    if updated_ids:
+        Charge.objects.filter(booking_id__in=updated_ids).delete()
+    Charge.objects.bulk_create(
+        [
+            Charge(booking_id=booking_ids[p.row.booking_key], **{"sequence": position, **charge})
+            for p in changed
+            for position, charge in enumerate(p.row.charges, start=1)
+        ]
+    )
+    return statuses
+
+
+def _people_upsert(*, source: str, rows: Sequence[_Pending]) -> dict[str, int]:
+    """Upsert each person once (the last row wins within a batch) and return person key -> id."""
+    latest: dict[str, _Pending] = {}
+    for pending in rows:
+        latest[pending.row.person_key] = pending
+    stored = {
+        key: (pk, content_hash)
+        for key, pk, content_hash in Person.objects.filter(
+            source=source, source_key__in=list(latest)
+        ).values_list("source_key", "id", "content_hash")
+    }
+    to_write = [
+        (key, p.row.person, p.person_hash)
+        for key, p in latest.items()
+        if key not in stored or stored[key][1] != p.person_hash
+    ]
+    _upsert(model=Person, source=source, items=to_write)
+    ids = {key: pk for key, (pk, _) in stored.items()}
+    missing = [key for key in latest if key not in ids]
+    if missing:
+        ids.update(_ids(model=Person, source=source, keys=missing))
+    return ids
+
+
+def _upsert(
+    *,
+    model: type[Person] | type[Booking],
+    source: str,
+    items: Sequence[tuple[str, Mapping[str, Any], str]],
+) -> None:
+    """INSERT … ON CONFLICT (source, source_key) DO UPDATE, grouped by which fields a row publishes.
+
+    A roster that does not publish a field (the Dane roster-only file has no names) must not blank what
+    another file of the same source stored, so only the fields a row carries are updated.
+    """
+    groups: dict[frozenset[str], list[Any]] = {}
+    for key, values, content_hash in items:
+        instance = model(source=source, source_key=key, content_hash=content_hash, **values)
+        groups.setdefault(frozenset(values), []).append(instance)
+    for fields_present, instances in groups.items():
+        model.objects.bulk_create(
+            instances,
+            update_conflicts=True,
+            unique_fields=["source", "source_key"],
+            update_fields=sorted({*fields_present, "content_hash", "updated_at"}),
+        )
+
+
+def _ids(
+    *, model: type[Person] | type[Booking], source: str, keys: Sequence[str]
+) -> dict[str, int]:
+    rows = model.objects.filter(source=source, source_key__in=list(keys)).values_list(
+        "source_key", "id"
+    )
+    return dict(rows)
