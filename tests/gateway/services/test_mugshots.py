@@ -1,0 +1,243 @@
+"""Mugshot validation and storage: every refusal has its stable reason, and storing is idempotent.
+
+The images are made here from random pixels (never a real photo); the bomb is a hand-built PNG header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from datetime import UTC, datetime
+
+import cv2
+import numpy as np
+import pytest
+from django.core.files.storage import default_storage
+
+from gateway.exceptions import GatewayErrorCode
+from gateway.models.records import Booking, Mugshot, Person, Pose
+from gateway.services.mugshots import (
+    ImageRejectedError,
+    ImageRejectionReason,
+    mugshot_pose_from_label,
+    mugshot_store,
+    mugshot_validate,
+)
+
+
+def _pixels(width: int, height: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def _encode(extension: str, pixels: np.ndarray) -> bytes:
+    ok, encoded = cv2.imencode(extension, pixels)
+    assert ok
+    return encoded.tobytes()
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png_bomb(width: int, height: int) -> bytes:
+    """A valid-looking PNG of a few dozen bytes that declares a width x height canvas."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def _reason(data: bytes) -> ImageRejectionReason:
+    with pytest.raises(ImageRejectedError) as caught:
+        mugshot_validate(data=data)
+    assert caught.value.code == GatewayErrorCode.IMAGE_REJECTED
+    assert caught.value.extra["reason"] == caught.value.reason
+    return caught.value.reason
+
+
+@pytest.mark.parametrize(("extension", "expected_format"), [(".jpg", "jpeg"), (".png", "png")])
+def test_a_real_image_is_decoded_and_described(extension: str, expected_format: str) -> None:
+    data = _encode(extension, _pixels(120, 150))
+
+    image = mugshot_validate(data=data)
+
+    assert (image.format, image.width, image.height) == (expected_format, 120, 150)
+    assert image.sha256 == hashlib.sha256(data).hexdigest()
+    assert image.size == len(data)
+
+
+def test_the_format_comes_from_the_bytes_not_a_name() -> None:
+    # PNG bytes are a PNG whatever they were called; there is no name to trust.
+    assert mugshot_validate(data=_encode(".png", _pixels(80, 100))).format == "png"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", ImageRejectionReason.EMPTY),
+        (b"Booking photo to follow.\n" * 40, ImageRejectionReason.NOT_AN_IMAGE),
+        (b"GIF89a" + b"\x00" * 200, ImageRejectionReason.UNSUPPORTED_FORMAT),
+    ],
+    ids=["empty", "text", "gif"],
+)
+def test_non_images_are_refused_with_their_reason(
+    data: bytes, reason: ImageRejectionReason
+) -> None:
+    assert _reason(data) == reason
+
+
+@pytest.mark.parametrize("extension", [".jpg", ".png"])
+@pytest.mark.parametrize("keep", [0.5, 0.97])
+def test_a_truncated_image_is_refused(extension: str, keep: float) -> None:
+    data = _encode(extension, _pixels(120, 150))
+
+    assert _reason(data[: int(len(data) * keep)]) == ImageRejectionReason.TRUNCATED
+
+
+@pytest.mark.parametrize("cut", [2, 6])
+def test_a_png_cut_inside_its_end_chunk_is_refused(cut: int) -> None:
+    # The pixels decode cleanly here, so only the end-marker check can tell the file was cut.
+    data = _encode(".png", _pixels(120, 150))
+
+    assert _reason(data[:-cut]) == ImageRejectionReason.TRUNCATED
+
+
+@pytest.mark.parametrize("where", [0.01, 0.5], ids=["header", "pixel-data"])
+def test_a_damaged_jpeg_is_refused_as_corrupt(where: float) -> None:
+    data = bytearray(_encode(".jpg", _pixels(120, 150)))
+    start = max(20, int(len(data) * where))
+    data[start : start + 40] = b"\xff" * 40  # a run of bogus markers
+
+    assert _reason(bytes(data)) == ImageRejectionReason.CORRUPT
+
+
+@pytest.mark.parametrize(("width", "height"), [(100_000, 100_000), (20_000, 20_000)])
+def test_a_decompression_bomb_is_refused_from_its_header(width: int, height: int) -> None:
+    bomb = _png_bomb(width, height)
+    assert len(bomb) < 200
+
+    assert _reason(bomb) == ImageRejectionReason.TOO_MANY_PIXELS
+
+
+def test_the_pixel_limit_comes_from_settings(settings) -> None:
+    settings.MUGSHOT_MAX_PIXELS = 100 * 100
+    data = _encode(".png", _pixels(101, 100))
+
+    assert _reason(data) == ImageRejectionReason.TOO_MANY_PIXELS
+    settings.MUGSHOT_MAX_PIXELS = 101 * 100
+    assert mugshot_validate(data=data).width == 101
+
+
+def test_an_oversize_file_is_refused_before_it_is_read(settings) -> None:
+    data = _encode(".png", _pixels(120, 150))
+    settings.MUGSHOT_MAX_BYTES = len(data) - 1
+
+    with pytest.raises(ImageRejectedError) as caught:
+        mugshot_validate(data=data)
+
+    assert caught.value.reason == ImageRejectionReason.TOO_LARGE
+    assert caught.value.extra["size"] == len(data)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "reason"),
+    [
+        (1, 1, ImageRejectionReason.TOO_SMALL),
+        (200, 20, ImageRejectionReason.TOO_SMALL),
+        (400, 100, ImageRejectionReason.ABSURD_ASPECT_RATIO),
+        (60, 300, ImageRejectionReason.ABSURD_ASPECT_RATIO),
+    ],
+)
+def test_absurd_sizes_are_refused(width: int, height: int, reason: ImageRejectionReason) -> None:
+    assert _reason(_encode(".png", _pixels(width, height))) == reason
+
+
+def test_a_side_by_side_frontal_and_profile_is_accepted() -> None:
+    # Two 4:5 photos side by side make an 8:5 image; such composites are real booking photos.
+    assert mugshot_validate(data=_encode(".jpg", _pixels(320, 200))).width == 320
+
+
+@pytest.mark.parametrize(
+    ("label", "pose"),
+    [
+        ("F", Pose.FRONTAL),
+        ("l", Pose.LEFT_PROFILE),
+        (" R ", Pose.RIGHT_PROFILE),
+        ("A", Pose.UNKNOWN),
+        ("Left Profile", Pose.LEFT_PROFILE),
+        ("", Pose.UNKNOWN),
+        (None, Pose.UNKNOWN),
+        ("sideways", Pose.UNKNOWN),
+    ],
+)
+def test_pose_labels_map_to_poses(label: str | None, pose: Pose) -> None:
+    assert mugshot_pose_from_label(label=label) == pose
+
+
+@pytest.fixture
+def booking(db) -> Booking:
+    person = Person.objects.create(source="test", source_key="p1", last_name="Doe")
+    return Booking.objects.create(
+        person=person, source="test", source_key="b1", booking_number="B-1"
+    )
+
+
+@pytest.mark.django_db
+def test_store_keeps_the_original_bytes_under_their_hash(booking: Booking) -> None:
+    data = _encode(".jpg", _pixels(120, 150, seed=1))
+    digest = hashlib.sha256(data).hexdigest()
+    captured = datetime(2024, 5, 1, 13, 45, tzinfo=UTC)
+
+    mugshot = mugshot_store(booking=booking, data=data, pose="F", captured_at=captured)
+
+    mugshot.refresh_from_db()
+    assert mugshot.image.name == f"mugshots/{digest[:2]}/{digest}"
+    with default_storage.open(mugshot.image.name, "rb") as stored:
+        assert stored.read() == data
+    assert (mugshot.sha256, mugshot.size_bytes) == (digest, len(data))
+    assert (mugshot.width, mugshot.height, mugshot.image_format) == (120, 150, "jpeg")
+    assert (mugshot.pose, mugshot.captured_at, mugshot.synthetic) == (
+        Pose.FRONTAL,
+        captured,
+        False,
+    )
+
+
+@pytest.mark.django_db
+def test_store_is_idempotent_per_booking_and_shares_bytes_across_bookings(
+    booking: Booking,
+) -> None:
+    data = _encode(".png", _pixels(100, 125, seed=2))
+    other = Booking.objects.create(
+        person=booking.person, source="test", source_key="b2", booking_number="B-2"
+    )
+
+    first = mugshot_store(booking=booking, data=data)
+    again = mugshot_store(booking=booking, data=data, pose="left_profile")
+    elsewhere = mugshot_store(booking=other, data=data, synthetic=True)
+
+    assert again.pk == first.pk
+    assert again.pose == Pose.UNKNOWN  # the first store wins; a re-import changes nothing
+    assert Mugshot.objects.filter(booking=booking).count() == 1
+    assert elsewhere.pk != first.pk
+    assert elsewhere.synthetic
+    assert elsewhere.image.name == first.image.name
+    directory = f"mugshots/{first.sha256[:2]}"
+    assert default_storage.listdir(directory)[1].count(first.sha256) == 1
+
+
+@pytest.mark.django_db
+def test_store_refuses_a_bad_image_and_keeps_nothing(booking: Booking) -> None:
+    data = _encode(".jpg", _pixels(120, 150, seed=3))[:-400]
+
+    with pytest.raises(ImageRejectedError) as caught:
+        mugshot_store(booking=booking, data=data)
+
+    assert caught.value.reason == ImageRejectionReason.TRUNCATED
+    assert not Mugshot.objects.exists()
+    digest = hashlib.sha256(data).hexdigest()
+    assert not default_storage.exists(f"mugshots/{digest[:2]}/{digest}")
