@@ -30,9 +30,9 @@ def _iou(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]) -> floa
 
 
 def _rgb(png: bytes) -> np.ndarray:
-    return np.ascontiguousarray(
-        cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
-    )
+    bgr = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    assert bgr is not None
+    return np.ascontiguousarray(bgr[:, :, ::-1])
 
 
 @pytest.fixture(scope="module")

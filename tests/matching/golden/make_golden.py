@@ -22,6 +22,8 @@ GOLDEN = Path(__file__).with_name("golden.json")
 
 def _rgb(png: bytes) -> np.ndarray:
     bgr = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError("sample PNG does not decode")
     return np.ascontiguousarray(bgr[:, :, ::-1])
 
 
