@@ -73,7 +73,9 @@ class SearchResult:
     reranked: int = 0
 
 
-def exact_distances(*, descriptors: npt.NDArray[Any], probe: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+def exact_distances(
+    *, descriptors: npt.NDArray[Any], probe: npt.NDArray[Any]
+) -> npt.NDArray[np.float64]:
     """Squared Euclidean distances of float32 rows to the probe, computed in float64.
 
     The reference every search is measured against: float64 accumulation so that the order
@@ -83,12 +85,16 @@ def exact_distances(*, descriptors: npt.NDArray[Any], probe: npt.NDArray[Any]) -
     return np.einsum("ij,ij->i", diff, diff)
 
 
-def _topk_order(ids: npt.NDArray[np.int64], sq: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.intp]:
+def _topk_order(
+    ids: npt.NDArray[np.int64], sq: npt.NDArray[np.float64], k: int
+) -> npt.NDArray[np.intp]:
     """Positions of the k smallest squared distances, ordered by (distance, id)."""
     return np.lexsort((ids, sq))[:k]
 
 
-def _quantize_rows(rows: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
+def _quantize_rows(
+    rows: npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
     """Symmetric int8 codes with one scale per row (zero rows get scale 1, codes 0)."""
     amax = np.abs(rows).max(axis=1)
     scale = np.where(amax > 0, amax / _CODE_MAX, 1.0).astype(np.float32)
@@ -104,7 +110,11 @@ def _block_size(dim: int) -> int:
 
 
 def _scan_session(
-    *, codes: npt.NDArray[np.int8], scale: npt.NDArray[np.float32], norms: npt.NDArray[np.float32], threads: int
+    *,
+    codes: npt.NDArray[np.int8],
+    scale: npt.NDArray[np.float32],
+    norms: npt.NDArray[np.float32],
+    threads: int,
 ) -> Any:
     """An ONNX graph computing ``‖x‖² − 2 q·x̂`` for every face: one MatMulNBits node.
 
@@ -193,11 +203,15 @@ class GalleryShard:
             decoded = chunk_codes.astype(np.float32) * chunk_scale[:, None]
             err = rows.astype(np.float64) - decoded
             error_max = max(error_max, float(np.sqrt(np.einsum("ij,ij->i", err, err).max())))
-            decoded_max = max(decoded_max, float(np.sqrt(np.einsum("ij,ij->i", decoded, decoded).max())))
+            decoded_max = max(
+                decoded_max, float(np.sqrt(np.einsum("ij,ij->i", decoded, decoded).max()))
+            )
             codes[start : start + len(rows)] = chunk_codes
             scale[start : start + len(rows)] = chunk_scale
             norms[start : start + len(rows)] = np.einsum("ij,ij->i", rows, rows)
-        session = _scan_session(codes=codes, scale=scale, norms=norms, threads=threads) if count else None
+        session = (
+            _scan_session(codes=codes, scale=scale, norms=norms, threads=threads) if count else None
+        )
         return cls(
             ids=id_array,
             descriptors=descriptors,
@@ -230,7 +244,9 @@ class GalleryShard:
         slack = self._slack(query)
         qq = float(np.dot(query.astype(np.float64), query.astype(np.float64)))
         blocked = np.fromiter(excluded, dtype=np.int64) if excluded else None
-        wanted = min(k, len(self) - (0 if blocked is None else int(np.isin(blocked, self.ids).sum())))
+        wanted = min(
+            k, len(self) - (0 if blocked is None else int(np.isin(blocked, self.ids).sum()))
+        )
         if wanted <= 0:
             return SearchResult(ids=(), distances=(), scanned=len(self))
         threshold = self._first_threshold(lower, k)
@@ -245,7 +261,9 @@ class GalleryShard:
         if cutoff > threshold:  # the first candidates did not reach far enough: widen once
             extra = self._allowed(np.flatnonzero((lower <= cutoff) & (lower > threshold)), blocked)
             cand = np.concatenate([cand, extra])
-            sq = np.concatenate([sq, exact_distances(descriptors=self.descriptors[extra], probe=query)])
+            sq = np.concatenate(
+                [sq, exact_distances(descriptors=self.descriptors[extra], probe=query)]
+            )
         keep = sq <= tau
         cand, sq = cand[keep], sq[keep]
         order = _topk_order(self.ids[cand], sq, wanted)
@@ -266,11 +284,15 @@ class GalleryShard:
         q64 = query.astype(np.float64)
         dim = q64.shape[0]
         amax = float(np.abs(rounded).max()) if dim else 0.0
-        return 2.0 * (
-            float(np.linalg.norm(q64 - rounded)) * self.decoded_norm_max
-            + float(np.linalg.norm(q64)) * self.error_max
-            + amax / 254.0 * math.sqrt(dim) * self.decoded_norm_max
-        ) + _ROUNDING_MARGIN
+        return (
+            2.0
+            * (
+                float(np.linalg.norm(q64 - rounded)) * self.decoded_norm_max
+                + float(np.linalg.norm(q64)) * self.error_max
+                + amax / 254.0 * math.sqrt(dim) * self.decoded_norm_max
+            )
+            + _ROUNDING_MARGIN
+        )
 
     def _first_threshold(self, lower: npt.NDArray[np.float32], k: int) -> float:
         """A threshold expected to admit about ``_CANDIDATES_PER_K·k`` faces, from a sample."""
@@ -304,7 +326,9 @@ def results_merge(*, results: Sequence[SearchResult], k: int) -> SearchResult:
     Each shard's list holds its k nearest, so the global k nearest are all among them.
     """
     pairs = sorted(
-        (dist, item) for result in results for item, dist in zip(result.ids, result.distances, strict=True)
+        (dist, item)
+        for result in results
+        for item, dist in zip(result.ids, result.distances, strict=True)
     )[:k]
     return SearchResult(
         ids=tuple(item for _, item in pairs),

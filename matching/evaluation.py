@@ -1,0 +1,391 @@
+"""FNIR and FPIR of 1:N search, overall and per demographic group, with bootstrap intervals.
+
+Why this exists: rules FR-03 and RCW 43.386.050 require testing for "unfair performance
+differences across distinct subpopulations" before and during production use, and the county
+already holds the ground truth: the same person photographed at different bookings.
+
+Protocol (NIST FRTE 1:N, investigation mode with a threshold; docs/matching.md):
+
+* **Mated searches.** For each enrolled subject with two or more photos, the latest photo is
+  the probe and the earlier ones are in the gallery. A miss (FNIR) is when none of the
+  subject's gallery photos is among the first ``list_size`` candidates at a distance below
+  ``threshold``.
+* **Non-mated searches.** Subjects marked not enrolled are left out of the gallery entirely;
+  their latest photo is the probe. A false positive (FPIR) is any candidate at all within the
+  first ``list_size`` below ``threshold``.
+* Enrolled subjects with a single photo stay in the gallery as distractors.
+* Groups are the probe subject's recorded labels (race, sex, age band, …) as booked; each
+  attribute is reported separately. Intervals are percentile bootstraps over *subjects*
+  (each probe is one subject), resampled within each group, so the max/min ratio between
+  groups gets an interval from the same replicates.
+
+Only plain arrays go in and plain dicts come out, so the gateway can feed it records and
+store the report without ``matching`` knowing about either.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from matching.search import GalleryIndex
+
+__all__ = [
+    "EvaluationReport",
+    "GroupRates",
+    "RatioSummary",
+    "evaluation_run",
+    "fpir_at_distance",
+]
+
+SMALL_CELL = 5  # groups with fewer searches are reported but flagged (and suppressed in public)
+
+
+@dataclass(frozen=True)
+class GroupRates:
+    """Error rates of one group (or ``overall``) with 95 % bootstrap intervals."""
+
+    attribute: str
+    group: str
+    mated_searches: int
+    nonmated_searches: int
+    fnir: float | None
+    fnir_ci: tuple[float, float] | None
+    fpir: float | None
+    fpir_ci: tuple[float, float] | None
+    small_cell: bool
+
+
+@dataclass(frozen=True)
+class RatioSummary:
+    """Max/min ratio of a rate across the groups of one attribute (NISTIR 8429 style).
+
+    ``ratio`` is None when the smallest rate is zero (the ratio is unbounded); ``material``
+    is True when the interval's lower end exceeds the policy trigger (FR-03 mitigation plan).
+    """
+
+    attribute: str
+    metric: str
+    highest_group: str
+    lowest_group: str
+    ratio: float | None
+    ratio_ci: tuple[float, float] | None
+    material: bool
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """Everything the accountability report needs, as plain values."""
+
+    list_size: int
+    threshold: float
+    gallery_size: int
+    overall: GroupRates
+    groups: tuple[GroupRates, ...]
+    ratios: tuple[RatioSummary, ...]
+    nonmated_best_distances: tuple[float, ...]
+    bootstrap_replicates: int
+    ratio_trigger: float
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per group, overall first: the accountability-report table."""
+        return [_row(r) for r in (self.overall, *self.groups)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "list_size": self.list_size,
+            "threshold": self.threshold,
+            "gallery_size": self.gallery_size,
+            "bootstrap_replicates": self.bootstrap_replicates,
+            "ratio_trigger": self.ratio_trigger,
+            "rows": self.rows(),
+            "ratios": [
+                {
+                    "attribute": r.attribute,
+                    "metric": r.metric,
+                    "highest_group": r.highest_group,
+                    "lowest_group": r.lowest_group,
+                    "ratio": r.ratio,
+                    "ratio_ci": list(r.ratio_ci) if r.ratio_ci else None,
+                    "material": r.material,
+                }
+                for r in self.ratios
+            ],
+            "nonmated_best_distances": list(self.nonmated_best_distances),
+        }
+
+
+def _row(rates: GroupRates) -> dict[str, Any]:
+    return {
+        "attribute": rates.attribute,
+        "group": rates.group,
+        "mated_searches": rates.mated_searches,
+        "nonmated_searches": rates.nonmated_searches,
+        "fnir": rates.fnir,
+        "fnir_ci": list(rates.fnir_ci) if rates.fnir_ci else None,
+        "fpir": rates.fpir,
+        "fpir_ci": list(rates.fpir_ci) if rates.fpir_ci else None,
+        "small_cell": rates.small_cell,
+    }
+
+
+def fpir_at_distance(*, nonmated_best_distances: Sequence[float], distance: float) -> float | None:
+    """Share of non-mated searches whose best (wrong) candidate was at least this close.
+
+    The calibrated score context shown with a candidate: "this close a face turned up for
+    X % of people who were not in the gallery". None when there were no non-mated searches.
+    """
+    best = np.sort(np.asarray(nonmated_best_distances, dtype=np.float64))
+    if best.size == 0:
+        return None
+    return float(np.searchsorted(best, distance, side="right") / best.size)
+
+
+@dataclass(frozen=True)
+class _Outcomes:
+    mated_rows: npt.NDArray[np.intp]  # probe row per mated search
+    misses: npt.NDArray[np.bool_]
+    nonmated_rows: npt.NDArray[np.intp]
+    false_hits: npt.NDArray[np.bool_]
+    best_nonmate: npt.NDArray[np.float64]
+    gallery_size: int
+
+
+def evaluation_run(
+    *,
+    descriptors: npt.NDArray[np.float32],
+    subject_ids: Sequence[Any],
+    enrolled: Sequence[bool],
+    groups: Mapping[str, Sequence[str]],
+    list_size: int,
+    threshold: float,
+    capture_order: Sequence[float] | None = None,
+    replicates: int = 1000,
+    ratio_trigger: float = 2.0,
+    seed: int = 0,
+) -> EvaluationReport:
+    """Run mated and non-mated searches and report FNIR/FPIR overall and per group.
+
+    One row per photo: ``descriptors[i]`` belongs to ``subject_ids[i]``; ``enrolled[i]`` says
+    whether that subject is in the gallery (the same for all its photos); ``groups`` maps an
+    attribute name to one label per photo; ``capture_order`` (for example booking time) picks
+    each subject's latest photo as the probe (default: the last row of the subject).
+    """
+    rows = len(subject_ids)
+    if descriptors.shape[0] != rows or len(enrolled) != rows:
+        raise ValueError("descriptors, subject_ids and enrolled need one entry per photo")
+    for name, labels in groups.items():
+        if len(labels) != rows:
+            raise ValueError(f"group attribute {name!r} needs one label per photo")
+    outcomes = _search_all(
+        descriptors=np.asarray(descriptors, dtype=np.float32),
+        subject_ids=list(subject_ids),
+        enrolled=np.asarray(enrolled, dtype=bool),
+        order=np.asarray(capture_order if capture_order is not None else np.arange(rows), float),
+        list_size=list_size,
+        threshold=threshold,
+    )
+    rng = np.random.default_rng(seed)
+    overall = _rates(
+        attribute="overall",
+        group="overall",
+        misses=outcomes.misses,
+        false_hits=outcomes.false_hits,
+        rng=rng,
+        replicates=replicates,
+    )
+    group_rates: list[GroupRates] = []
+    ratios: list[RatioSummary] = []
+    for attribute, labels in groups.items():
+        label_array = np.asarray([str(v) for v in labels])
+        attr_rates, attr_ratios = _attribute_rates(
+            attribute=attribute,
+            mated_labels=label_array[outcomes.mated_rows],
+            nonmated_labels=label_array[outcomes.nonmated_rows],
+            outcomes=outcomes,
+            rng=rng,
+            replicates=replicates,
+            ratio_trigger=ratio_trigger,
+        )
+        group_rates.extend(attr_rates)
+        ratios.extend(attr_ratios)
+    return EvaluationReport(
+        list_size=list_size,
+        threshold=threshold,
+        gallery_size=outcomes.gallery_size,
+        overall=overall,
+        groups=tuple(group_rates),
+        ratios=tuple(ratios),
+        nonmated_best_distances=tuple(float(d) for d in np.sort(outcomes.best_nonmate)),
+        bootstrap_replicates=replicates,
+        ratio_trigger=ratio_trigger,
+    )
+
+
+def _search_all(
+    *,
+    descriptors: npt.NDArray[np.float32],
+    subject_ids: list[Any],
+    enrolled: npt.NDArray[np.bool_],
+    order: npt.NDArray[np.float64],
+    list_size: int,
+    threshold: float,
+) -> _Outcomes:
+    """Split photos into probes and gallery, search every probe, score each search."""
+    by_subject: dict[Any, list[int]] = {}
+    for row, subject in enumerate(subject_ids):
+        by_subject.setdefault(subject, []).append(row)
+    mated, nonmated, gallery_rows = [], [], []
+    for rows in by_subject.values():
+        rows.sort(key=lambda r: (order[r], r))
+        if not enrolled[rows[0]]:
+            nonmated.append(rows[-1])
+        elif len(rows) >= 2:
+            mated.append(rows[-1])
+            gallery_rows.extend(rows[:-1])
+        else:
+            gallery_rows.extend(rows)
+    gallery = np.asarray(sorted(gallery_rows), dtype=np.int64)
+    index = GalleryIndex.build(ids=gallery, descriptors=descriptors[gallery])
+    misses = np.zeros(len(mated), dtype=bool)
+    for i, row in enumerate(mated):
+        hit = index.search(probe=descriptors[row], k=list_size)
+        misses[i] = not any(
+            subject_ids[g] == subject_ids[row] and d < threshold
+            for g, d in zip(hit.ids, hit.distances, strict=True)
+        )
+    false_hits = np.zeros(len(nonmated), dtype=bool)
+    best = np.full(len(nonmated), math.inf)
+    for i, row in enumerate(nonmated):
+        hit = index.search(probe=descriptors[row], k=list_size)
+        if hit.distances:
+            best[i] = hit.distances[0]
+            false_hits[i] = hit.distances[0] < threshold
+    return _Outcomes(
+        mated_rows=np.asarray(mated, dtype=np.intp),
+        misses=misses,
+        nonmated_rows=np.asarray(nonmated, dtype=np.intp),
+        false_hits=false_hits,
+        best_nonmate=best,
+        gallery_size=len(gallery),
+    )
+
+
+def _bootstrap_means(
+    values: npt.NDArray[np.bool_], rng: np.random.Generator, replicates: int
+) -> npt.NDArray[np.float64]:
+    """Means of ``replicates`` resamples (with replacement) of one group's outcomes."""
+    if values.size == 0:
+        return np.full(replicates, np.nan)
+    picks = rng.integers(0, values.size, size=(replicates, values.size))
+    return values[picks].mean(axis=1)
+
+
+def _interval(samples: npt.NDArray[np.float64]) -> tuple[float, float] | None:
+    finite = samples[np.isfinite(samples)]
+    if finite.size == 0:
+        return None
+    low, high = np.percentile(finite, [2.5, 97.5])
+    return (float(low), float(high))
+
+
+def _rates(
+    *,
+    attribute: str,
+    group: str,
+    misses: npt.NDArray[np.bool_],
+    false_hits: npt.NDArray[np.bool_],
+    rng: np.random.Generator,
+    replicates: int,
+) -> GroupRates:
+    fnir_samples = _bootstrap_means(misses, rng, replicates)
+    fpir_samples = _bootstrap_means(false_hits, rng, replicates)
+    return GroupRates(
+        attribute=attribute,
+        group=group,
+        mated_searches=int(misses.size),
+        nonmated_searches=int(false_hits.size),
+        fnir=float(misses.mean()) if misses.size else None,
+        fnir_ci=_interval(fnir_samples) if misses.size else None,
+        fpir=float(false_hits.mean()) if false_hits.size else None,
+        fpir_ci=_interval(fpir_samples) if false_hits.size else None,
+        small_cell=min(misses.size, false_hits.size) < SMALL_CELL,
+    )
+
+
+def _attribute_rates(
+    *,
+    attribute: str,
+    mated_labels: npt.NDArray[np.str_],
+    nonmated_labels: npt.NDArray[np.str_],
+    outcomes: _Outcomes,
+    rng: np.random.Generator,
+    replicates: int,
+    ratio_trigger: float,
+) -> tuple[list[GroupRates], list[RatioSummary]]:
+    """Per-group rates of one attribute, then the max/min ratio of each rate with its CI."""
+    labels = sorted(set(mated_labels.tolist()) | set(nonmated_labels.tolist()))
+    rates: list[GroupRates] = []
+    replicate_means: dict[str, dict[str, npt.NDArray[np.float64]]] = {"fnir": {}, "fpir": {}}
+    for label in labels:
+        misses = outcomes.misses[mated_labels == label]
+        false_hits = outcomes.false_hits[nonmated_labels == label]
+        rates.append(
+            _rates(
+                attribute=attribute,
+                group=label,
+                misses=misses,
+                false_hits=false_hits,
+                rng=rng,
+                replicates=replicates,
+            )
+        )
+        if misses.size:
+            replicate_means["fnir"][label] = _bootstrap_means(misses, rng, replicates)
+        if false_hits.size:
+            replicate_means["fpir"][label] = _bootstrap_means(false_hits, rng, replicates)
+    ratios = [
+        summary
+        for metric in ("fnir", "fpir")
+        if (summary := _ratio(attribute, metric, rates, replicate_means[metric], ratio_trigger))
+    ]
+    return rates, ratios
+
+
+def _ratio(
+    attribute: str,
+    metric: str,
+    rates: list[GroupRates],
+    samples: dict[str, npt.NDArray[np.float64]],
+    trigger: float,
+) -> RatioSummary | None:
+    """Max/min of a rate across groups; the CI comes from per-replicate max/min."""
+    point = {r.group: getattr(r, metric) for r in rates if getattr(r, metric) is not None}
+    if len(point) < 2:
+        return None
+    highest = max(point, key=lambda g: (point[g], g))
+    lowest = min(point, key=lambda g: (point[g], g))
+    ratio = point[highest] / point[lowest] if point[lowest] > 0 else None
+    stacked = np.vstack([samples[g] for g in point])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_replicate = stacked.max(axis=0) / stacked.min(axis=0)
+    ci = _interval(per_replicate)
+    # A group with no errors at all makes the ratio unbounded: material when the worst
+    # group's own interval clearly excludes zero.
+    worst = next(r for r in rates if r.group == highest)
+    worst_ci = getattr(worst, f"{metric}_ci")
+    unbounded = ratio is None and worst_ci is not None and worst_ci[0] > 0
+    return RatioSummary(
+        attribute=attribute,
+        metric=metric,
+        highest_group=highest,
+        lowest_group=lowest,
+        ratio=ratio,
+        ratio_ci=ci,
+        material=bool(unbounded or (ci is not None and ci[0] > trigger)),
+    )

@@ -1,0 +1,148 @@
+"""FNIR/FPIR per group: synthetic subjects whose outcome is known by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matching.evaluation import evaluation_run, fpir_at_distance
+
+DIM = 128
+
+
+def _population(rng: np.random.Generator):
+    """Group A: repeat photos 0.1 apart (always found). Group B: 1.5 apart (always missed).
+
+    Non-enrolled subjects: group A strangers are far from everyone; group B strangers are a
+    near copy of an enrolled face (a false positive).
+    """
+    descriptors, subjects, enrolled, race, sex = [], [], [], [], []
+
+    def add(vec, subject, is_enrolled, group, gender):
+        descriptors.append(vec)
+        subjects.append(subject)
+        enrolled.append(is_enrolled)
+        race.append(group)
+        sex.append(gender)
+
+    anchors = []
+    for person in range(40):
+        group = "A" if person % 2 == 0 else "B"
+        centre = rng.standard_normal(DIM) * 0.5
+        anchors.append(centre)
+        step = 0.1 if group == "A" else 1.5
+        direction = rng.standard_normal(DIM)
+        direction /= np.linalg.norm(direction)
+        add(centre, f"s{person}", True, group, "F" if person % 4 < 2 else "M")
+        add(centre + step * direction, f"s{person}", True, group, "F" if person % 4 < 2 else "M")
+    for stranger in range(30):
+        group = "A" if stranger % 2 == 0 else "B"
+        # group A strangers are nowhere near the gallery; group B ones are 0.57 from a face
+        far = rng.standard_normal(DIM) * 0.5 + 50.0
+        vec = far if group == "A" else anchors[stranger] + 0.05
+        add(vec, f"x{stranger}", False, group, "F")
+    return (
+        np.asarray(descriptors, dtype=np.float32),
+        subjects,
+        enrolled,
+        {"race": race, "sex": sex},
+    )
+
+
+def test_rates_per_group_match_the_construction() -> None:
+    descriptors, subjects, enrolled, groups = _population(np.random.default_rng(1))
+    report = evaluation_run(
+        descriptors=descriptors,
+        subject_ids=subjects,
+        enrolled=enrolled,
+        groups=groups,
+        list_size=5,
+        threshold=0.6,
+        replicates=200,
+    )
+    by_group = {(r.attribute, r.group): r for r in report.groups}
+    assert by_group["race", "A"].fnir == 0.0
+    assert by_group["race", "B"].fnir == 1.0
+    assert by_group["race", "A"].fpir == 0.0
+    assert by_group["race", "B"].fpir == 1.0
+    assert report.overall.mated_searches == 40
+    assert report.overall.nonmated_searches == 30
+    assert report.overall.fnir == pytest.approx(0.5)
+    assert report.overall.fpir == pytest.approx(0.5)
+    assert report.gallery_size == 40  # one earlier photo per enrolled subject
+    lo, hi = report.overall.fnir_ci
+    assert lo < 0.5 < hi
+    fnir_race = next(r for r in report.ratios if r.attribute == "race" and r.metric == "fnir")
+    assert fnir_race.highest_group == "B"
+    assert fnir_race.ratio is None  # group A never misses: the ratio is unbounded
+    assert fnir_race.material
+
+
+def test_threshold_and_list_size_change_the_outcome() -> None:
+    descriptors, subjects, enrolled, groups = _population(np.random.default_rng(2))
+    lenient = evaluation_run(
+        descriptors=descriptors,
+        subject_ids=subjects,
+        enrolled=enrolled,
+        groups=groups,
+        list_size=5,
+        threshold=2.0,
+        replicates=50,
+    )
+    assert lenient.overall.fnir == 0.0  # 1.5 apart is now under the threshold
+    strict = evaluation_run(
+        descriptors=descriptors,
+        subject_ids=subjects,
+        enrolled=enrolled,
+        groups=groups,
+        list_size=5,
+        threshold=0.05,
+        replicates=50,
+    )
+    assert strict.overall.fnir == 1.0
+    assert strict.overall.fpir == 0.0
+
+
+def test_similar_groups_are_not_flagged_material() -> None:
+    rng = np.random.default_rng(3)
+    people = 300
+    centres = rng.standard_normal((people, DIM)) * 0.05
+    photos = np.concatenate([centres, centres + rng.standard_normal((people, DIM)) * 0.03])
+    subjects = [f"p{i}" for i in range(people)] * 2
+    enrolled = [i % 5 != 0 for i in range(people)] * 2
+    labels = [("A", "B", "C")[i % 3] for i in range(people)] * 2
+    report = evaluation_run(
+        descriptors=photos.astype(np.float32),
+        subject_ids=subjects,
+        enrolled=enrolled,
+        groups={"age_band": labels},
+        list_size=10,
+        threshold=0.6,
+        replicates=300,
+    )
+    assert report.overall.fnir < 0.05
+    for ratio in report.ratios:
+        assert not ratio.material
+    rows = report.rows()
+    assert rows[0]["group"] == "overall"
+    assert {r["group"] for r in rows[1:]} == {"A", "B", "C"}
+    assert report.as_dict()["rows"] == rows
+
+
+def test_fpir_at_distance_reads_the_nonmated_best_scores() -> None:
+    best = [0.3, 0.5, 0.5, 0.9]
+    assert fpir_at_distance(nonmated_best_distances=best, distance=0.5) == 0.75
+    assert fpir_at_distance(nonmated_best_distances=best, distance=0.1) == 0.0
+    assert fpir_at_distance(nonmated_best_distances=[], distance=0.1) is None
+
+
+def test_inputs_of_different_lengths_are_refused() -> None:
+    with pytest.raises(ValueError, match="one entry per photo"):
+        evaluation_run(
+            descriptors=np.zeros((3, DIM), np.float32),
+            subject_ids=["a", "b"],
+            enrolled=[True, True, True],
+            groups={},
+            list_size=5,
+            threshold=0.6,
+        )

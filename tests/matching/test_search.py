@@ -1,0 +1,126 @@
+"""Exact top-k search: the compact scan must return exactly the float64 brute-force order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matching.search import GalleryIndex, GalleryShard, SearchResult, exact_distances, results_merge
+
+DIM = 128
+
+
+def _faces(rng: np.random.Generator, count: int) -> np.ndarray:
+    people = rng.standard_normal((max(1, count // 2), DIM), dtype=np.float32) * 0.05
+    faces = people[rng.integers(0, len(people), count)]
+    return faces + rng.standard_normal((count, DIM), dtype=np.float32) * 0.025
+
+
+def _brute(ids: np.ndarray, faces: np.ndarray, probe: np.ndarray, k: int) -> list[int]:
+    sq = exact_distances(descriptors=faces, probe=probe)
+    return [int(i) for i in ids[np.lexsort((ids, sq))[:k]]]
+
+
+@pytest.mark.parametrize(
+    ("count", "k", "shard_size"), [(5000, 50, 10**6), (5000, 7, 1200), (300, 20, 64)]
+)
+def test_search_equals_brute_force(count: int, k: int, shard_size: int) -> None:
+    rng = np.random.default_rng(count + k)
+    faces = _faces(rng, count)
+    ids = rng.permutation(10 * count)[:count].astype(np.int64)
+    index = GalleryIndex.build(ids=ids, descriptors=faces, shard_size=shard_size)
+    for row in rng.integers(0, count, 8):
+        probe = faces[row] + rng.standard_normal(DIM, dtype=np.float32) * 0.02
+        result = index.search(probe=probe, k=k)
+        assert list(result.ids) == _brute(ids, faces, probe, k)
+        expected = np.sqrt(np.sort(exact_distances(descriptors=faces, probe=probe))[:k])
+        assert np.allclose(result.distances, expected, rtol=0, atol=1e-12)
+
+
+def test_many_near_ties_stay_exact() -> None:
+    """Faces on a thin shell around the probe: the coarse pass cannot tell them apart."""
+    rng = np.random.default_rng(7)
+    probe = rng.standard_normal(DIM).astype(np.float32) * 0.05
+    directions = rng.standard_normal((3000, DIM))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    radii = 0.5 + rng.random(3000) * 1e-3
+    faces = (probe + directions * radii[:, None]).astype(np.float32)
+    ids = np.arange(3000)
+    result = GalleryIndex.build(ids=ids, descriptors=faces).search(probe=probe, k=40)
+    assert list(result.ids) == _brute(ids, faces, probe, 40)
+    assert result.reranked > 40  # the bound really had to re-rank beyond the k
+
+
+def test_duplicate_faces_are_ordered_by_id() -> None:
+    rng = np.random.default_rng(3)
+    faces = _faces(rng, 200)
+    faces[[10, 50, 150]] = faces[100]
+    ids = np.arange(1000, 1200)
+    result = GalleryIndex.build(ids=ids, descriptors=faces).search(probe=faces[100], k=4)
+    assert list(result.ids[:4]) == [1010, 1050, 1100, 1150]
+    assert result.distances[:4] == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_excluded_faces_never_return_and_the_rest_stays_exact() -> None:
+    rng = np.random.default_rng(11)
+    faces = _faces(rng, 4000)
+    ids = np.arange(4000)
+    index = GalleryIndex.build(ids=ids, descriptors=faces, shard_size=1500)
+    probe = faces[123]
+    first = index.search(probe=probe, k=10)
+    removed = set(first.ids[:5])
+    again = index.search(probe=probe, k=10, excluded=removed)
+    assert not removed & set(again.ids)
+    keep = np.array([i not in removed for i in ids])
+    assert list(again.ids) == _brute(ids[keep], faces[keep], probe, 10)
+
+
+def test_shards_searched_apart_merge_to_the_single_index_result() -> None:
+    rng = np.random.default_rng(5)
+    faces = _faces(rng, 3000)
+    ids = np.arange(3000) * 3
+    whole = GalleryIndex.build(ids=ids, descriptors=faces)
+    parts = [
+        GalleryShard.build(ids=ids[a:b], descriptors=faces[a:b]) for a, b in [(0, 900), (900, 3000)]
+    ]
+    probe = faces[2000] + 0.01
+    merged = results_merge(results=[p.search(probe=probe, k=25) for p in parts], k=25)
+    assert merged.ids == whole.search(probe=probe, k=25).ids
+
+
+def test_small_gallery_returns_everything_and_empty_gallery_nothing() -> None:
+    rng = np.random.default_rng(2)
+    faces = _faces(rng, 6)
+    index = GalleryIndex.build(ids=range(6), descriptors=faces)
+    assert sorted(index.search(probe=faces[0], k=50).ids) == list(range(6))
+    empty = GalleryIndex.build(ids=[], descriptors=np.zeros((0, DIM), np.float32))
+    assert empty.search(probe=faces[0], k=5) == SearchResult(
+        ids=(), distances=(), scanned=0, reranked=0
+    )
+    assert index.search(probe=faces[0], k=5, excluded=set(range(6))).ids == ()
+
+
+def test_memory_is_at_most_half_of_float32_and_the_store_can_be_a_memmap(tmp_path) -> None:
+    rng = np.random.default_rng(9)
+    faces = _faces(rng, 2000)
+    path = tmp_path / "faces.f32"
+    stored = np.memmap(path, dtype=np.float32, mode="w+", shape=faces.shape)
+    stored[:] = faces
+    stored.flush()
+    on_disk = np.memmap(path, dtype=np.float32, mode="r", shape=faces.shape)
+    index = GalleryIndex.build(ids=np.arange(2000), descriptors=on_disk)
+    assert index.bytes_per_face <= DIM * 4 / 2
+    assert list(index.search(probe=faces[5], k=5).ids) == _brute(
+        np.arange(2000), faces, faces[5], 5
+    )
+
+
+def test_invalid_galleries_and_probes_are_refused() -> None:
+    faces = np.zeros((3, DIM), np.float32)
+    with pytest.raises(ValueError, match="unique"):
+        GalleryIndex.build(ids=[1, 1, 2], descriptors=faces)
+    with pytest.raises(ValueError, match="one row per id"):
+        GalleryShard.build(ids=[1, 2], descriptors=faces)
+    index = GalleryIndex.build(ids=[1, 2, 3], descriptors=faces)
+    with pytest.raises(ValueError, match="probe length"):
+        index.search(probe=np.zeros(64, np.float32), k=1)
