@@ -18,7 +18,7 @@ def _population(rng: np.random.Generator):
     """
     descriptors, subjects, enrolled, race, sex = [], [], [], [], []
 
-    def add(vec, subject, is_enrolled, group, gender):
+    def add(vec: np.ndarray, subject: str, is_enrolled: bool, group: str, gender: str) -> None:
         descriptors.append(vec)
         subjects.append(subject)
         enrolled.append(is_enrolled)
@@ -70,6 +70,7 @@ def test_rates_per_group_match_the_construction() -> None:
     assert report.overall.fnir == pytest.approx(0.5)
     assert report.overall.fpir == pytest.approx(0.5)
     assert report.gallery_size == 40  # one earlier photo per enrolled subject
+    assert report.overall.fnir_ci is not None
     lo, hi = report.overall.fnir_ci
     assert lo < 0.5 < hi
     fnir_race = next(r for r in report.ratios if r.attribute == "race" and r.metric == "fnir")
@@ -120,6 +121,7 @@ def test_similar_groups_are_not_flagged_material() -> None:
         threshold=0.6,
         replicates=300,
     )
+    assert report.overall.fnir is not None
     assert report.overall.fnir < 0.05
     for ratio in report.ratios:
         assert not ratio.material
