@@ -157,8 +157,11 @@ def _parse(path: Path) -> tuple[dict[str, Any] | None, yaml.Node | None, list[st
         line = _line_of(node, ["kind"])
         return None, node, [*problems, f"{name}:{line}: kind must be one of {sorted(SCHEMAS)}"]
     for error in sorted(validator.iter_errors(data), key=lambda err: list(err.absolute_path)):
-        where = "/".join(str(step) for step in error.absolute_path) or "(document)"
-        line = _line_of(node, error.absolute_path)
+        steps = list(error.absolute_path)
+        if "propertyNames" in error.schema_path:
+            steps.append(error.instance)  # point at the offending key, not at its mapping
+        where = "/".join(str(step) for step in steps) or "(document)"
+        line = _line_of(node, steps)
         problems.append(f"{name}:{line}: {where}: {error.message}")
     return (None if problems else data), node, problems
 

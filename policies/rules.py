@@ -724,6 +724,7 @@ def _permit(
     try:
         if keys is None:
             raise KeyStoreError("no key store was supplied")
+        keys.master(keys.current)  # a store whose current key is missing is unusable, keyed or not
         plan = plan_get(
             rules=rules, store=keys, recipient_key=view.recipient_key, purpose=view.purpose
         )

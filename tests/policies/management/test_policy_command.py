@@ -1,0 +1,96 @@
+"""``manage.py policy`` subcommands through ``call_command``."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.policies.conftest import LIBRARY, POLICE_REQUEST
+
+
+def _run(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("policy", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_validate_ok() -> None:
+    out, _ = _run("validate", "--dir", str(LIBRARY))
+    assert out.startswith("OK sha256:")
+
+
+def test_validate_lists_every_problem_and_fails(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("kind: agreement\nid: a\n")
+    (tmp_path / "b.yaml").write_text("kind: nonsense\n")
+    err = StringIO()
+    with pytest.raises(CommandError, match="policy problem"):
+        call_command(
+            "policy", "validate", "--dir", str(LIBRARY), "--dir", str(tmp_path), stderr=err
+        )
+    assert "a.yaml:1" in err.getvalue()
+    assert "b.yaml:1: kind must be one of" in err.getvalue()
+
+
+def test_policy_test_runs_the_shipped_cases() -> None:
+    out, _ = _run("test", "--dir", str(LIBRARY))
+    assert "FAIL" not in out
+    assert "policy test case(s) passed" in out
+
+
+def test_policy_test_fails_on_a_failing_case(tmp_path: Path) -> None:
+    for path in LIBRARY.glob("*.yaml"):
+        if not path.name.endswith("_test.yaml"):
+            (tmp_path / path.name).write_text(path.read_text())
+    (tmp_path / "x_test.yaml").write_text(
+        "defaults: {}\ncases:\n  - name: empty request permitted?\n    expect: {effect: permit}\n"
+    )
+    with pytest.raises(CommandError, match="1 of 1"):
+        _run("test", "--dir", str(tmp_path))
+
+
+def test_explain_prints_the_decision_json(tmp_path: Path, settings) -> None:
+    settings.POLICY_KEYS_FILE = tmp_path / "keys.json"
+    _run("keys-init")
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps(POLICE_REQUEST))
+    out, _ = _run("explain", "--dir", str(LIBRARY), "--request", str(request_file))
+    decision = json.loads(out)
+    assert decision["effect"] == "permit"
+    assert decision["released"][0]["booking_number"] == "B2026-000123"
+    assert decision["policy_version"].startswith("sha256:")
+
+
+def test_explain_without_keys_denies(tmp_path: Path) -> None:
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps(POLICE_REQUEST))
+    out, err = _run(
+        "explain",
+        "--dir",
+        str(LIBRARY),
+        "--request",
+        str(request_file),
+        "--keys",
+        str(tmp_path / "none"),
+    )
+    assert json.loads(out)["effect"] == "deny"
+    assert "warning" in err
+
+
+def test_keys_init_is_idempotent_with_if_missing_and_rotate(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    out, _ = _run("keys-init", str(path))
+    assert "k1" in out
+    first = path.read_text()
+    out, _ = _run("keys-init", str(path), "--if-missing")
+    assert "left unchanged" in out
+    assert path.read_text() == first
+    with pytest.raises(CommandError):
+        _run("keys-init", str(path))
+    out, _ = _run("keys-rotate", str(path))
+    assert "k2" in out
+    assert json.loads(path.read_text())["current"] == "k2"
