@@ -9,3 +9,6 @@ class MatchingConfig(AppConfig):
     name = "matching"
     verbose_name = "Face matching"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from matching import checks  # noqa: F401  (registers the system check)

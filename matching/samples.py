@@ -10,6 +10,7 @@ second photo of the same person, so a probe can be shown finding its gallery mat
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,17 @@ from matching.types import SampleFace
 Image = npt.NDArray[Any]
 
 
+def _skimage_data() -> Path:
+    """scikit-image's bundled data folder, found without importing the package."""
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("SAMPLE faces need scikit-image (a dev dependency)")
+    return Path(spec.origin).parent / "data"
+
+
 def _skimage_image(name: str) -> Image:
     """Load an image file bundled with scikit-image (``skimage/data``), never downloading."""
-    import skimage
-
-    path = Path(skimage.__file__).parent / "data" / f"{name}.png"
+    path = _skimage_data() / f"{name}.png"
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise FileNotFoundError(path)
@@ -35,9 +42,7 @@ def _skimage_image(name: str) -> Image:
 
 
 def _lfw_faces(count: int) -> list[Image]:
-    import skimage
-
-    path = Path(skimage.__file__).parent / "data" / "lfw_subset.npy"
+    path = _skimage_data() / "lfw_subset.npy"
     faces = np.load(path)[:count]  # the first 100 of 200 are faces, 25x25 grey in [0, 1]
     out = []
     for face in faces:
