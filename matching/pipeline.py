@@ -50,8 +50,14 @@ def _format(data: bytes) -> str:
 
 
 def _check_complete(data: bytes, kind: str) -> None:
-    truncated = (kind == "jpeg" and b"\xff\xd9" not in data[-1024:]) or (
-        kind == "png" and b"IEND" not in data[-64:]
+    """Refuse uploads cut short: OpenCV would otherwise fill the missing rows with grey.
+
+    A JPEG must have an end-of-image marker after its last start-of-scan marker (entropy
+    coded data cannot contain either, and an embedded EXIF thumbnail's markers come before
+    the main scan); a PNG must end with its IEND chunk.
+    """
+    truncated = (kind == "jpeg" and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")) or (
+        kind == "png" and b"IEND" not in data[-4096:]
     )
     if truncated:
         raise ImageRejectedError(

@@ -140,3 +140,12 @@ def test_samples_are_labelled_and_mated_variants_match_first(face_models: FaceMo
         ranked = sorted(gallery, key=lambda subject: np.linalg.norm(gallery[subject] - vector))
         assert ranked[0] == "sample-astronaut", probe.variant
         assert np.linalg.norm(gallery["sample-astronaut"] - vector) < 0.6
+
+
+def test_jpeg_with_trailer_is_accepted_and_cut_png_is_not(astronaut_png: bytes) -> None:
+    rgb = _decode(astronaut_png)
+    jpeg = _jpeg(rgb) + b"vendor trailer after the end-of-image marker" * 100
+    assert pipeline.image_decode(image=jpeg).shape == rgb.shape
+    with pytest.raises(ImageRejectedError) as caught:
+        pipeline.image_decode(image=astronaut_png[:-5000])
+    assert caught.value.code == MatchingErrorCode.IMAGE_TRUNCATED
