@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -84,17 +85,27 @@ _ENTITY_DECLARATION = re.compile(rb"<!ENTITY\s+%?\s*([\w.-]+)\s+(SYSTEM|PUBLIC)?
 _PROLOG_BYTES = 65536
 
 
+# Tags repeat endlessly across messages; caching their two derived facts keeps parsing near expat's speed.
+@functools.lru_cache(maxsize=4096)
 def _local(tag: object) -> str:
     if not isinstance(tag, str):
         return ""  # comments and processing instructions
     return tag.rpartition("}")[2]
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_niem(tag: object) -> bool:
     return isinstance(tag, str) and tag.startswith("{") and bool(_NIEM_NAMESPACE.match(tag[1:]))
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_dropped(name: str) -> bool:
+    return bool(name) and bool(_DROPPED_PATTERN.match(name))
+
+
 def _structures_attribute(element: Element, name: str) -> str | None:
+    if not element.attrib:
+        return None  # most elements: skip the loop
     for key, value in element.attrib.items():
         namespace, _, local = key[1:].partition("}") if key.startswith("{") else ("", "", key)
         if local == name and _STRUCTURES_NAMESPACE.search(namespace):
@@ -136,7 +147,7 @@ class _Message:
             parent, owner = stack.pop()
             for child in list(parent):
                 name = _local(child.tag)
-                if name and _DROPPED_PATTERN.match(name):
+                if _is_dropped(name):
                     self.dropped.setdefault(id(owner), []).append(name)
                     parent.remove(child)
                     continue
