@@ -52,18 +52,33 @@ def _images() -> list[np.ndarray]:
     return out
 
 
-def _dlib_pipeline(images: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
+def _dlib_pipeline(
+    images: list[np.ndarray],
+) -> tuple[float, list[np.ndarray], list[tuple[int, ...]], list[list[tuple[int, int]]]]:
     models = source_model_dir()
     cnn = dlib.cnn_face_detection_model_v1(str(models / f"{DETECTOR}.dat"))
     predictor = dlib.shape_predictor(str(models / f"{LANDMARKS}.dat"))
     encoder = dlib.face_recognition_model_v1(str(models / f"{DESCRIPTOR}.dat"))
     start = time.perf_counter()
-    vectors = []
+    vectors: list[np.ndarray] = []
+    boxes: list[tuple[int, ...]] = []
+    parts: list[list[tuple[int, int]]] = []
     for rgb in images:
         for det in cnn(rgb, 0):
             shape = predictor(rgb, det.rect)
             vectors.append(np.asarray(encoder.compute_face_descriptor(rgb, shape, 0)))
-    return time.perf_counter() - start, vectors
+            rect = det.rect
+            boxes.append((rect.left(), rect.top(), rect.right(), rect.bottom()))
+            parts.append([(p.x, p.y) for p in shape.parts()])
+    return time.perf_counter() - start, vectors, boxes, parts
+
+
+def _iou(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    inter = max(0, min(a[2], b[2]) - max(a[0], b[0]) + 1) * max(
+        0, min(a[3], b[3]) - max(a[1], b[1]) + 1
+    )
+    area = (a[2] - a[0] + 1) * (a[3] - a[1] + 1) + (b[2] - b[0] + 1) * (b[3] - b[1] + 1)
+    return inter / (area - inter)
 
 
 def main() -> None:
@@ -83,10 +98,16 @@ def main() -> None:
         round_times.append(time.perf_counter() - start)
     ours = np.asarray([face.descriptor for face in faces])
 
-    dlib_seconds, dlib_vectors = _dlib_pipeline(images)
+    dlib_seconds, dlib_vectors, dlib_boxes, dlib_parts = _dlib_pipeline(images)
     theirs = np.asarray(dlib_vectors)
     same_count = len(theirs) == len(ours)
     max_abs_diff = float(np.abs(ours - theirs).max()) if same_count else float("inf")
+    min_iou = min(
+        (_iou(f.box, b) for f, b in zip(faces, dlib_boxes, strict=False)), default=0.0
+    ) if same_count else 0.0  # fmt: skip
+    landmark_px = float(
+        np.abs(np.subtract([f.landmarks for f in faces], dlib_parts)).max()
+    ) if same_count else float("inf")  # fmt: skip
 
     embed_times = []
     for rgb, face in zip(images, faces, strict=False):
@@ -99,6 +120,13 @@ def main() -> None:
     dlib_faces_per_s = len(theirs) / dlib_seconds
     ratio = faces_per_s / dlib_faces_per_s
     embed_ms = 1000 * statistics.median(embed_times)
+    common = {"faces": len(ours), "reference": "dlib-bin " + dlib.__version__}
+    registry_record_parity(
+        directory=directory, name=DETECTOR, results={"min_iou": min_iou, **common}
+    )
+    registry_record_parity(
+        directory=directory, name=LANDMARKS, results={"max_px": landmark_px, **common}
+    )
     registry_record_parity(
         directory=directory, name=DESCRIPTOR,
         results={"max_abs_diff": max_abs_diff, "faces": len(ours), "reference": "dlib-bin "
@@ -115,6 +143,8 @@ def main() -> None:
                 "ratio": round(ratio, 2),
                 "embed_ms_per_face": round(embed_ms, 2),
                 "max_abs_diff": max_abs_diff,
+                "min_iou": min_iou,
+                "landmark_max_px": landmark_px,
                 "target_ratio_met": ratio >= 10 and max_abs_diff < 1e-4,
                 "embed_target_met": embed_ms <= 15,
                 "ort_threads": 1,

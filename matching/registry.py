@@ -97,6 +97,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(handle, "wb") as out:
         out.write(data)
+    Path(temp).chmod(0o644)  # mkstemp makes 0600; web and worker users must read models
     Path(temp).replace(path)
 
 
