@@ -1,5 +1,6 @@
 """Models, split by sub-domain."""
 
+from gateway.models.faces import *  # noqa: F403  (face gallery and match requests)
 from gateway.models.imports import ImportRejection, ImportRun, ImportStatus
 from gateway.models.records import (
     Booking,

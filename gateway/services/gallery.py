@@ -1,0 +1,454 @@
+"""The searchable face gallery: which mugshots may be in it, enrollment in chunks, removals, snapshots.
+
+Why a policy decides membership (rules.md FR-17, CJ-08, WI-01..03): the gallery must never hold juvenile,
+sealed, expunged or removed records, and by default not people who were never convicted either (a county
+setting, ``GALLERY_INCLUDE_NON_CONVICTION``). A removal order takes the face out at once: its templates are
+deleted and a ``GalleryRemoval`` row makes every process's next search leave it out, before any rebuild.
+
+Enrollment is chunked by mugshot id so any number of Celery workers can share it; each chunk is idempotent
+(a template per mugshot and model is unique, a finished chunk is marked) and the run counts its progress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from PIL import Image
+
+from gateway.exceptions import GatewayError
+from gateway.models.faces import (
+    EnrollmentChunk,
+    EnrollmentRun,
+    EnrollmentStatus,
+    FaceTemplate,
+    GalleryRemoval,
+    GallerySnapshot,
+)
+from gateway.models.records import Booking, Disposition, Mugshot, Pose
+from matching.exceptions import MatchingError
+from matching.search import GalleryIndex
+
+__all__ = [
+    "DESCRIPTOR_LENGTH",
+    "Embedder",
+    "FaceMatchingError",
+    "FaceMatchingErrorCode",
+    "descriptor_from_bytes",
+    "embedder_get",
+    "gallery_enroll_chunk",
+    "gallery_enroll_start",
+    "gallery_excluded_since",
+    "gallery_index_get",
+    "gallery_remove_booking",
+    "gallery_remove_person",
+    "gallery_snapshot_create",
+    "mugshots_eligible",
+    "synthetic_probe_image",
+    "templates_describe",
+]
+
+DESCRIPTOR_LENGTH = 128
+SYNTHETIC = "synthetic"
+DLIB = "dlib"
+ADULT_AGE = 18
+
+
+class FaceMatchingErrorCode(StrEnum):
+    """Stable reasons a gallery or match operation was refused."""
+
+    EMBEDDER_UNKNOWN = "embedder_unknown"
+    EMBEDDER_NOT_ALLOWED = "embedder_not_allowed"
+    GALLERY_EMPTY = "gallery_empty"
+    NOT_EVALUATED = "matching_not_evaluated"
+    MODE_NOT_ALLOWED = "mode_not_allowed"
+    PROBE_UNUSABLE = "probe_unusable"
+    NOT_AN_EXAMINER = "not_an_examiner"
+    TRAINING_NOT_CURRENT = "training_not_current"
+    REVIEWER_IS_REQUESTER = "reviewer_is_requester"
+    RATIONALE_TOO_SHORT = "rationale_too_short"
+    WRONG_STATE = "wrong_state"
+    CANDIDATE_UNKNOWN = "candidate_unknown"
+
+
+class FaceMatchingError(GatewayError):
+    """A gallery or match operation refused on purpose; ``code`` says why."""
+
+    code: FaceMatchingErrorCode  # type: ignore[assignment]  # own codes until GatewayErrorCode has them
+
+    def __init__(self, message: str, *, code: FaceMatchingErrorCode, **extra: Any) -> None:
+        super().__init__(message, extra=extra or None)
+        self.code = code
+
+
+# ---------------------------------------------------------------------------------------------- embedders
+
+
+@dataclass(frozen=True)
+class Embedder:
+    """Turns one photo into a descriptor; ``model_id`` names the model and its file hash.
+
+    ``synthetic`` reads a descriptor written into the pixels of a test image (see
+    ``synthetic_probe_image``): it lets tests and CI drive enrollment, search and evaluation end to end
+    without the ONNX models, and is refused unless DEBUG is on.
+    """
+
+    name: str
+    model_id: str
+    embed: Callable[[bytes], npt.NDArray[np.float32]]
+
+
+def embedder_get(*, name: str | None = None) -> Embedder:
+    """The embedder called ``name`` (default: setting ``FACE_EMBEDDER``, else ``dlib``)."""
+    chosen = name or getattr(settings, "FACE_EMBEDDER", DLIB)
+    if chosen == SYNTHETIC:
+        if not settings.DEBUG:
+            raise FaceMatchingError(
+                "the synthetic embedder is for tests only",
+                code=FaceMatchingErrorCode.EMBEDDER_NOT_ALLOWED,
+            )
+        return Embedder(name=SYNTHETIC, model_id="synthetic-pixels-v1", embed=_synthetic_embed)
+    if chosen == DLIB:
+        return _dlib_embedder()
+    raise FaceMatchingError(
+        f"unknown embedder {chosen!r}", code=FaceMatchingErrorCode.EMBEDDER_UNKNOWN
+    )
+
+
+_DLIB_LOCK = threading.Lock()
+_DLIB_CACHE: dict[str, Embedder] = {}
+
+
+def _dlib_embedder() -> Embedder:
+    from matching.services import face_embed_one, face_models_load
+
+    directory = settings.FACE_MODEL_DIR
+    with _DLIB_LOCK:
+        cached = _DLIB_CACHE.get(str(directory))
+        if cached is None:
+            models = face_models_load(directory=directory)
+            digest = models.record(models.descriptor).sha256[:12]
+
+            def embed(image: bytes) -> npt.NDArray[np.float32]:
+                face = face_embed_one(image=image, models=models)
+                return np.asarray(face.descriptor, dtype=np.float32)
+
+            cached = Embedder(name=DLIB, model_id=f"dlib-resnet-v1:{digest}", embed=embed)
+            _DLIB_CACHE[str(directory)] = cached
+        return cached
+
+
+_SYNTHETIC_SIDE = 64
+_SYNTHETIC_STEP = 1.0 / 400.0
+
+
+def synthetic_probe_image(*, descriptor: npt.ArrayLike) -> bytes:
+    """A PNG whose first 128 pixels carry ``descriptor`` (test and demo fixtures only, never a face).
+
+    Values are stored in steps of 1/400 around 0 (±0.32), enough for dlib-like descriptors.
+    """
+    values = np.asarray(descriptor, dtype=np.float64).reshape(-1)
+    if values.shape[0] != DESCRIPTOR_LENGTH:
+        raise ValueError("a synthetic image carries exactly 128 values")
+    pixels = np.zeros(_SYNTHETIC_SIDE * _SYNTHETIC_SIDE, dtype=np.uint8)
+    pixels[:DESCRIPTOR_LENGTH] = np.clip(np.rint(values / _SYNTHETIC_STEP) + 128, 0, 255)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.reshape(_SYNTHETIC_SIDE, _SYNTHETIC_SIDE), mode="L").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _synthetic_embed(image: bytes) -> npt.NDArray[np.float32]:
+    try:
+        with Image.open(io.BytesIO(image)) as img:
+            pixels = np.asarray(img.convert("L"), dtype=np.float32).reshape(-1)
+    except (OSError, ValueError) as exc:
+        raise FaceMatchingError(
+            "not a synthetic test image", code=FaceMatchingErrorCode.PROBE_UNUSABLE
+        ) from exc
+    if pixels.shape[0] < DESCRIPTOR_LENGTH or not (pixels[:DESCRIPTOR_LENGTH] != 128).any():
+        raise FaceMatchingError("no face found", code=FaceMatchingErrorCode.PROBE_UNUSABLE)
+    return ((pixels[:DESCRIPTOR_LENGTH] - 128.0) * _SYNTHETIC_STEP).astype(np.float32)
+
+
+def descriptor_from_bytes(data: bytes | memoryview | None) -> npt.NDArray[np.float32]:
+    """A stored descriptor (float32 bytes) as an array."""
+    if data is None:
+        raise ValueError("this template has no descriptor (its photo failed)")
+    return np.frombuffer(bytes(data), dtype="<f4").astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------- membership
+
+
+def mugshots_eligible() -> QuerySet[Mugshot]:
+    """Mugshots a gallery may hold: adult, not sealed, expunged or removed, frontal or unknown pose,
+    and (unless ``GALLERY_INCLUDE_NON_CONVICTION``) a conviction or a pending case under a year old.
+    """
+    bookings = Booking.objects.filter(
+        juvenile=False,
+        sealed_on__isnull=True,
+        sealed_order="",
+        expunged_on__isnull=True,
+        expunged_order="",
+        removed_on__isnull=True,
+        removal_order="",
+    ).exclude(person__age__lt=ADULT_AGE)
+    if not getattr(settings, "GALLERY_INCLUDE_NON_CONVICTION", False):
+        year_ago = timezone.now() - timedelta(days=365)
+        bookings = bookings.filter(
+            Q(charges__disposition=Disposition.CONVICTED)
+            | Q(charges__disposition=Disposition.PENDING, booked_at__gte=year_ago)
+        )
+    return Mugshot.objects.filter(
+        booking__in=bookings.values("pk"),
+        pose__in=[Pose.FRONTAL, Pose.UNKNOWN],
+    )
+
+
+# ------------------------------------------------------------------------------------------- enrollment
+
+
+def gallery_enroll_start(
+    *, embedder: str | None = None, chunk_size: int = 500, requested_by: str = ""
+) -> EnrollmentRun:
+    """Plan an enrollment of every eligible mugshot and queue one task per chunk (after commit).
+
+    Chunks are mugshot id ranges, so workers share the run; mugshots already enrolled under the same
+    model are skipped by the chunks, which makes a repeated run cheap and safe.
+    """
+    from gateway.tasks import gallery_enroll_chunk_task
+
+    chosen = embedder_get(name=embedder)
+    ids = list(mugshots_eligible().order_by("pk").values_list("pk", flat=True))
+    bounds = [
+        (ids[i], ids[min(i + chunk_size, len(ids)) - 1]) for i in range(0, len(ids), chunk_size)
+    ]
+    with transaction.atomic():
+        run = EnrollmentRun(
+            model_id=chosen.model_id,
+            embedder=chosen.name,
+            total=len(ids),
+            chunks=len(bounds),
+            requested_by=requested_by,
+        )
+        run.full_clean()
+        run.save()
+        chunks = EnrollmentChunk.objects.bulk_create(
+            EnrollmentChunk(run=run, first_mugshot_id=a, last_mugshot_id=b) for a, b in bounds
+        )
+        if not chunks:
+            _run_finish(run_id=run.pk)
+        chunk_ids = [c.pk for c in EnrollmentChunk.objects.filter(run=run).order_by("pk")]
+        transaction.on_commit(
+            lambda: [gallery_enroll_chunk_task.delay(chunk_id) for chunk_id in chunk_ids]
+        )
+    return run
+
+
+def gallery_enroll_chunk(*, chunk_id: int) -> int:
+    """Embed the eligible, not yet enrolled mugshots of one chunk; returns how many were enrolled.
+
+    Idempotent: a finished chunk returns 0 at once, and a chunk interrupted half-way (worker killed,
+    task redelivered) skips the mugshots it already did.
+    """
+    chunk = EnrollmentChunk.objects.select_related("run").get(pk=chunk_id)
+    if chunk.done:
+        return 0
+    run = chunk.run
+    embedder = embedder_get(name=run.embedder)
+    mugshots = (
+        mugshots_eligible()
+        .filter(pk__gte=chunk.first_mugshot_id, pk__lte=chunk.last_mugshot_id)
+        .exclude(face_templates__model_id=run.model_id)
+        .select_related("booking")
+        .order_by("pk")
+    )
+    enrolled = failed = 0
+    for mugshot in mugshots:
+        template = _template_make(mugshot=mugshot, embedder=embedder, model_id=run.model_id)
+        if template is None:
+            continue
+        if template.failure:
+            failed += 1
+        else:
+            enrolled += 1
+    with transaction.atomic():
+        updated = EnrollmentChunk.objects.filter(pk=chunk.pk, done=False).update(done=True)
+        if updated:
+            EnrollmentRun.objects.filter(pk=run.pk).update(
+                chunks_done=F("chunks_done") + 1,
+                enrolled=F("enrolled") + enrolled,
+                failed=F("failed") + failed,
+            )
+            run.refresh_from_db(fields=["chunks_done", "chunks"])
+            if run.chunks_done >= run.chunks:
+                _run_finish(run_id=run.pk)
+    return enrolled
+
+
+def _template_make(*, mugshot: Mugshot, embedder: Embedder, model_id: str) -> FaceTemplate | None:
+    """Embed one mugshot and store its template (or its failure). None if another worker won."""
+    failure = ""
+    descriptor: bytes | None = None
+    try:
+        with mugshot.image.open("rb") as handle:
+            data = handle.read()
+        vector = embedder.embed(data)
+        descriptor = np.asarray(vector, dtype="<f4").tobytes()
+    except (MatchingError, FaceMatchingError) as exc:
+        failure = str(exc.code)
+    except OSError:
+        failure = "image_unreadable"
+    template = FaceTemplate(
+        mugshot=mugshot,
+        person_id=mugshot.booking.person_id,
+        booking_id=mugshot.booking_id,
+        model_id=model_id,
+        descriptor=descriptor,
+        failure=failure,
+    )
+    _, created = FaceTemplate.objects.get_or_create(
+        mugshot=mugshot,
+        model_id=model_id,
+        defaults={
+            "person_id": template.person_id,
+            "booking_id": template.booking_id,
+            "descriptor": descriptor,
+            "failure": failure,
+        },
+    )
+    return template if created else None
+
+
+def _run_finish(*, run_id: int) -> None:
+    EnrollmentRun.objects.filter(pk=run_id).update(
+        status=EnrollmentStatus.DONE, finished_at=timezone.now()
+    )
+
+
+# ---------------------------------------------------------------------------------------------- removals
+
+
+@transaction.atomic
+def gallery_remove_person(*, person_id: int, reason: str) -> int:
+    """Take every face of a person out of the gallery now; returns how many templates went.
+
+    Called by the removal-order, sealing and expungement code. The templates are deleted (the biometric
+    goes) and a removal row per template makes every running search exclude them immediately.
+    """
+    return _remove(FaceTemplate.objects.filter(person_id=person_id), reason=reason)
+
+
+@transaction.atomic
+def gallery_remove_booking(*, booking_id: int, reason: str) -> int:
+    """Take the faces of one booking out of the gallery now (a booking-level order)."""
+    return _remove(FaceTemplate.objects.filter(booking_id=booking_id), reason=reason)
+
+
+def _remove(templates: QuerySet[FaceTemplate], *, reason: str) -> int:
+    rows = list(templates.values_list("pk", "person_id"))
+    GalleryRemoval.objects.bulk_create(
+        GalleryRemoval(template_id=pk, person_id_at_removal=person, reason=reason[:200])
+        for pk, person in rows
+    )
+    templates.delete()
+    return len(rows)
+
+
+# --------------------------------------------------------------------------------------------- snapshots
+
+
+def _searchable(model_id: str) -> QuerySet[FaceTemplate]:
+    return FaceTemplate.objects.filter(
+        model_id=model_id, failure="", descriptor__isnull=False, mugshot__in=mugshots_eligible()
+    )
+
+
+@transaction.atomic
+def gallery_snapshot_create(*, model_id: str) -> GallerySnapshot:
+    """Freeze the current searchable templates of a model as a snapshot (count + digest of ids)."""
+    ids = list(_searchable(model_id).order_by("pk").values_list("pk", flat=True))
+    digest = hashlib.sha256(model_id.encode())
+    digest.update(np.asarray(ids, dtype="<i8").tobytes())
+    snapshot = GallerySnapshot(
+        model_id=model_id,
+        template_count=len(ids),
+        first_template_id=ids[0] if ids else 0,
+        last_template_id=ids[-1] if ids else 0,
+        digest=digest.hexdigest(),
+    )
+    snapshot.full_clean()
+    snapshot.save()
+    return snapshot
+
+
+_INDEX_LOCK = threading.Lock()
+_INDEX_CACHE: dict[int, GalleryIndex] = {}
+
+
+def gallery_index_get(*, snapshot: GallerySnapshot) -> GalleryIndex:
+    """The search index of a snapshot, built once per process and kept (one snapshot at a time)."""
+    with _INDEX_LOCK:
+        index = _INDEX_CACHE.get(snapshot.pk)
+        if index is None:
+            index = _index_build(snapshot)
+            _INDEX_CACHE.clear()
+            _INDEX_CACHE[snapshot.pk] = index
+        return index
+
+
+def _index_build(snapshot: GallerySnapshot) -> GalleryIndex:
+    """Load the snapshot's templates (its id range; template ids only grow).
+
+    Rows deleted since (removals) are simply absent; rows in the range that were not searchable when
+    the snapshot was taken are excluded at search time by ``gallery_excluded_since``.
+    """
+    rows = FaceTemplate.objects.filter(
+        model_id=snapshot.model_id,
+        failure="",
+        descriptor__isnull=False,
+        pk__gte=snapshot.first_template_id,
+        pk__lte=snapshot.last_template_id,
+    )
+    pairs = list(rows.order_by("pk").values_list("pk", "descriptor"))
+    if not pairs:
+        return GalleryIndex.build(
+            ids=[], descriptors=np.zeros((0, DESCRIPTOR_LENGTH), dtype=np.float32)
+        )
+    descriptors = np.stack([descriptor_from_bytes(d) for _, d in pairs])
+    threads = int(getattr(settings, "FACE_SEARCH_THREADS", 2))
+    return GalleryIndex.build(ids=[pk for pk, _ in pairs], descriptors=descriptors, threads=threads)
+
+
+def gallery_excluded_since(*, snapshot: GallerySnapshot) -> set[int]:
+    """Template ids removed since the snapshot, or whose booking became ineligible: never returned."""
+    removed = set(
+        GalleryRemoval.objects.filter(removed_at__gte=snapshot.created_at).values_list(
+            "template_id", flat=True
+        )
+    )
+    stale = FaceTemplate.objects.filter(
+        model_id=snapshot.model_id,
+        pk__gte=snapshot.first_template_id,
+        pk__lte=snapshot.last_template_id,
+    ).exclude(mugshot__in=mugshots_eligible())
+    return removed | set(stale.values_list("pk", flat=True))
+
+
+def templates_describe(*, template_ids: Iterable[int]) -> dict[int, int]:
+    """Booking id of each template (internal ids only; never person data)."""
+    return dict(
+        FaceTemplate.objects.filter(pk__in=list(template_ids)).values_list("pk", "booking_id")
+    )

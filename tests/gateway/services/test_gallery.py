@@ -1,0 +1,229 @@
+"""Gallery membership, chunked enrollment (eager and on a live worker), removals and snapshots."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from gateway.models import Booking, Charge, Disposition, Mugshot, Person
+from gateway.models.faces import (
+    EnrollmentChunk,
+    EnrollmentRun,
+    EnrollmentStatus,
+    FaceTemplate,
+    GalleryRemoval,
+)
+from gateway.services.gallery import (
+    FaceMatchingError,
+    FaceMatchingErrorCode,
+    descriptor_from_bytes,
+    embedder_get,
+    gallery_enroll_chunk,
+    gallery_enroll_start,
+    gallery_excluded_since,
+    gallery_index_get,
+    gallery_remove_person,
+    gallery_snapshot_create,
+    mugshots_eligible,
+    synthetic_probe_image,
+)
+from gateway.services.mugshots import mugshot_store
+
+DIM = 128
+
+
+@pytest.fixture(autouse=True)
+def _synthetic(settings):
+    settings.FACE_EMBEDDER = "synthetic"
+    settings.DEBUG = True
+
+
+def booked(
+    key: str,
+    descriptor: np.ndarray,
+    *,
+    disposition: str = Disposition.CONVICTED,
+    pose: str = "frontal",
+    person: Person | None = None,
+    **status: object,
+) -> Mugshot:
+    """A person (or another booking of ``person``) with one charge and one synthetic mugshot."""
+    person = person or Person.objects.create(
+        source="test", source_key=key, last_name=key, age=30, sex="M", race="W"
+    )
+    booking = Booking.objects.create(
+        person=person,
+        source="test",
+        source_key=f"{key}-{person.bookings.count()}",
+        booking_number=f"B-{key}-{person.bookings.count()}",
+        booked_at=timezone.now() - timedelta(days=30),
+        **status,
+    )
+    Charge.objects.create(booking=booking, statute="943.32", disposition=disposition)
+    return mugshot_store(
+        booking=booking, data=synthetic_probe_image(descriptor=descriptor), pose=pose
+    )
+
+
+def face(rng: np.random.Generator) -> np.ndarray:
+    return rng.standard_normal(DIM) * 0.05
+
+
+def enroll(django_capture_on_commit_callbacks, chunk_size: int = 3) -> EnrollmentRun:
+    with django_capture_on_commit_callbacks(execute=True):
+        run = gallery_enroll_start(chunk_size=chunk_size)
+    run.refresh_from_db()
+    return run
+
+
+@pytest.mark.django_db
+def test_only_policy_eligible_mugshots_are_in_the_gallery(settings) -> None:
+    rng = np.random.default_rng(0)
+    ok = booked("ok", face(rng))
+    pending = booked("pending", face(rng), disposition=Disposition.PENDING)
+    excluded = [
+        booked("juvenile", face(rng), juvenile=True),
+        booked("sealed", face(rng), sealed_on=date(2025, 1, 1)),
+        booked("expunged", face(rng), expunged_order="2025CF1"),
+        booked("removed", face(rng), removed_on=date(2025, 1, 1)),
+        booked("dismissed", face(rng), disposition=Disposition.DISMISSED),
+        booked("profile", face(rng), pose="left_profile"),
+    ]
+    minor = booked("minor", face(rng))
+    Person.objects.filter(pk=minor.booking.person_id).update(age=16)
+    assert set(mugshots_eligible()) == {ok, pending}
+    settings.GALLERY_INCLUDE_NON_CONVICTION = True
+    assert excluded[4] in set(mugshots_eligible())
+    assert excluded[0] not in set(mugshots_eligible())
+
+
+@pytest.mark.django_db
+def test_enrollment_embeds_each_eligible_mugshot_once(django_capture_on_commit_callbacks) -> None:
+    rng = np.random.default_rng(1)
+    vectors = [face(rng) for _ in range(7)]
+    shots = [booked(f"p{i}", v) for i, v in enumerate(vectors)]
+    booked("sealed", face(rng), sealed_on=date(2025, 1, 1))
+    run = enroll(django_capture_on_commit_callbacks)
+    assert (run.total, run.chunks, run.chunks_done) == (7, 3, 3)
+    assert (run.enrolled, run.failed, run.status) == (7, 0, EnrollmentStatus.DONE)
+    for shot, vector in zip(shots, vectors, strict=True):
+        template = FaceTemplate.objects.get(mugshot=shot)
+        assert np.allclose(descriptor_from_bytes(template.descriptor), vector, atol=1.3e-3)
+    again = enroll(django_capture_on_commit_callbacks)
+    assert again.status == EnrollmentStatus.DONE
+    assert again.enrolled == 0
+    assert FaceTemplate.objects.count() == 7
+
+
+@pytest.mark.django_db
+def test_a_chunk_resumes_after_an_interruption_and_a_redelivered_chunk_is_a_no_op() -> None:
+    rng = np.random.default_rng(2)
+    shots = [booked(f"p{i}", face(rng)) for i in range(4)]
+    run = gallery_enroll_start(chunk_size=10)  # no on_commit here: the tasks are not run
+    chunk = EnrollmentChunk.objects.get(run=run)
+    embedder = embedder_get()
+    FaceTemplate.objects.create(  # as if a worker died after its first mugshot
+        mugshot=shots[0],
+        person_id=shots[0].booking.person_id,
+        booking_id=shots[0].booking_id,
+        model_id=run.model_id,
+        descriptor=np.zeros(DIM, "<f4").tobytes(),
+    )
+    assert embedder.model_id == run.model_id
+    assert gallery_enroll_chunk(chunk_id=chunk.pk) == 3
+    assert gallery_enroll_chunk(chunk_id=chunk.pk) == 0
+    run.refresh_from_db()
+    assert (run.chunks_done, run.enrolled, run.status) == (1, 3, EnrollmentStatus.DONE)
+
+
+@pytest.mark.django_db
+def test_an_unusable_photo_is_recorded_as_a_failure(django_capture_on_commit_callbacks) -> None:
+    booked("blank", np.zeros(DIM))  # all pixels 128: the synthetic embedder finds "no face"
+    booked("fine", np.full(DIM, 0.01))
+    run = enroll(django_capture_on_commit_callbacks)
+    assert (run.enrolled, run.failed) == (1, 1)
+    assert FaceTemplate.objects.get(mugshot__booking__person__last_name="blank").failure
+
+
+@pytest.mark.django_db
+def test_removal_takes_a_face_out_of_the_very_next_search(
+    django_capture_on_commit_callbacks,
+) -> None:
+    rng = np.random.default_rng(3)
+    target = face(rng)
+    shot = booked("target", target)
+    for i in range(10):
+        booked(f"other{i}", face(rng))
+    enroll(django_capture_on_commit_callbacks)
+    snapshot = gallery_snapshot_create(model_id=embedder_get().model_id)
+    index = gallery_index_get(snapshot=snapshot)
+    template_id = FaceTemplate.objects.get(mugshot=shot).pk
+    assert index.search(probe=target, k=1).ids == (template_id,)
+    assert (
+        gallery_remove_person(person_id=shot.booking.person_id, reason="removal order 2026-7") == 1
+    )
+    assert not FaceTemplate.objects.filter(pk=template_id).exists()
+    assert GalleryRemoval.objects.get(template_id=template_id).reason == "removal order 2026-7"
+    excluded = gallery_excluded_since(snapshot=snapshot)
+    again = gallery_index_get(snapshot=snapshot).search(probe=target, k=3, excluded=excluded)
+    assert template_id not in again.ids
+    assert len(again.ids) == 3
+
+
+@pytest.mark.django_db
+def test_a_booking_sealed_after_enrollment_is_excluded_from_search(
+    django_capture_on_commit_callbacks,
+) -> None:
+    rng = np.random.default_rng(4)
+    shot = booked("later-sealed", face(rng))
+    booked("other", face(rng))
+    enroll(django_capture_on_commit_callbacks)
+    snapshot = gallery_snapshot_create(model_id=embedder_get().model_id)
+    Booking.objects.filter(pk=shot.booking_id).update(sealed_on=date(2026, 1, 2))
+    assert FaceTemplate.objects.get(mugshot=shot).pk in gallery_excluded_since(snapshot=snapshot)
+
+
+def test_the_synthetic_embedder_is_refused_outside_debug(settings) -> None:
+    settings.DEBUG = False
+    with pytest.raises(FaceMatchingError) as caught:
+        embedder_get(name="synthetic")
+    assert caught.value.code == FaceMatchingErrorCode.EMBEDDER_NOT_ALLOWED
+    with pytest.raises(FaceMatchingError) as unknown:
+        embedder_get(name="nope")
+    assert unknown.value.code == FaceMatchingErrorCode.EMBEDDER_UNKNOWN
+
+
+@pytest.mark.django_db
+def test_enroll_gallery_command_reports_the_run(django_capture_on_commit_callbacks) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    booked("cmd", np.full(DIM, 0.02))
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("enroll_gallery", "--embedder", "synthetic", "--chunk-size", "5", stdout=out)
+    assert "1 eligible mugshots in 1 chunks" in out.getvalue()
+    assert FaceTemplate.objects.count() == 1
+
+
+@pytest.mark.live_worker
+@pytest.mark.django_db(transaction=True)
+def test_enrollment_on_a_live_worker(live_celery) -> None:
+    """The chunks run in CI's real Celery worker process, against the same database."""
+    rng = np.random.default_rng(5)
+    shots = [booked(f"live{i}", face(rng)) for i in range(5)]
+    run = gallery_enroll_start(embedder="synthetic", chunk_size=2)  # committed: tasks go to Redis
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.status == EnrollmentStatus.DONE:
+            break
+        time.sleep(0.5)
+    assert run.status == EnrollmentStatus.DONE
+    assert (run.chunks_done, run.enrolled) == (3, 5)
+    assert FaceTemplate.objects.filter(mugshot__in=shots, failure="").count() == 5
