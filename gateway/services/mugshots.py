@@ -237,11 +237,12 @@ def _decode_fully(*, data: bytes, image_format: str) -> None:
 
 
 def _ends_properly(*, data: bytes, image_format: str) -> bool:
-    """A PNG keeps its IEND chunk near the end (a little trailing junk is tolerated); a JPEG has an EOI."""
+    """Whether the image's end marker is where it belongs; a little trailing padding is tolerated."""
     if image_format == "PNG":
         return _PNG_IEND in data[-64:]
     if image_format == "JPEG":
-        return _JPEG_EOI in data[2:]
+        # Near the end, not anywhere: an EXIF thumbnail near the start carries an EOI of its own.
+        return _JPEG_EOI in data[2:][-1024:]
     return True
 
 

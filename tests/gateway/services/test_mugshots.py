@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
+from PIL import ImageFile
 
 from gateway.exceptions import GatewayErrorCode
 from gateway.models.records import Booking, Mugshot, Person, Pose
@@ -115,12 +116,34 @@ def test_a_damaged_jpeg_is_refused_as_corrupt(where: float) -> None:
     assert _reason(bytes(data)) == ImageRejectionReason.CORRUPT
 
 
-@pytest.mark.parametrize(("width", "height"), [(100_000, 100_000), (20_000, 20_000)])
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [
+        (
+            7_000,
+            7_000,
+        ),  # over our 40 MP limit, under anything Pillow checks: only our header check stops it
+        (10_000, 10_000),  # where Pillow merely warns
+        (100_000, 100_000),  # where Pillow itself refuses
+    ],
+)
 def test_a_decompression_bomb_is_refused_from_its_header(width: int, height: int) -> None:
     bomb = _png_bomb(width, height)
     assert len(bomb) < 200
 
+    # Decoding first would have allocated the canvas and then failed as "truncated", not this.
     assert _reason(bomb) == ImageRejectionReason.TOO_MANY_PIXELS
+
+
+@pytest.mark.parametrize("extension", [".jpg", ".png"])
+def test_truncation_is_caught_even_if_pillow_is_told_to_tolerate_it(
+    monkeypatch: pytest.MonkeyPatch, extension: str
+) -> None:
+    # LOAD_TRUNCATED_IMAGES is process-wide; another library may switch it on behind our back.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    data = _encode(extension, _pixels(120, 150))
+
+    assert _reason(data[: len(data) * 3 // 4]) == ImageRejectionReason.TRUNCATED
 
 
 def test_the_pixel_limit_comes_from_settings(settings) -> None:
