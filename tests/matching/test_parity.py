@@ -7,6 +7,7 @@ by ``golden/make_golden.py``; the live tests call dlib-bin itself on the smalles
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import cv2
@@ -47,6 +48,10 @@ def test_pipeline_matches_dlib_golden_outputs(
 ) -> None:
     worst = {"descriptor": 0.0, "landmark": 0.0, "iou": 1.0}
     for record in golden["images"]:
+        png = golden_samples[record["label"]]
+        assert hashlib.sha256(png).hexdigest() == record["png_sha256"], (
+            "SAMPLE inputs changed since golden.json was made; re-run golden/make_golden.py"
+        )
         faces = pipeline.faces_from_rgb(_rgb(golden_samples[record["label"]]), models=face_models)
         assert len(faces) == len(record["faces"]), record["label"]
         for ours, ref in zip(faces, record["faces"], strict=True):

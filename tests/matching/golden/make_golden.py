@@ -2,11 +2,14 @@
 
 Run from the repository root: ``.venv/bin/python -m tests.matching.golden.make_golden``.
 dlib-bin is a test/reference dependency only; the parity tests compare the ONNX pipeline
-with these numbers and re-run a few of them live against dlib.
+with these numbers and re-run a few of them live against dlib. Each image's SHA-256 is kept
+so that a change in the inputs (a new OpenCV or scikit-image release re-encoding the SAMPLE
+images differently) is reported as such; re-run this script then.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -50,7 +53,14 @@ def main() -> None:
                     "descriptor": [round(float(v), 7) for v in descriptor],
                 }
             )
-        records.append({"label": sample.label, "variant": sample.variant, "faces": faces})
+        records.append(
+            {
+                "label": sample.label,
+                "variant": sample.variant,
+                "png_sha256": hashlib.sha256(sample.png).hexdigest(),
+                "faces": faces,
+            }
+        )
     GOLDEN.write_text(json.dumps({"dlib_version": dlib.__version__, "images": records}, indent=1))
 
 
