@@ -83,6 +83,7 @@ class CsvTable:
         required: Sequence[str] = (),
         any_of: Sequence[Sequence[str]] = (),
         fieldnames: Sequence[str] | None = None,
+        delimiter: str = ",",
     ) -> None:
         self.path = path
         self.encoding = (
@@ -91,6 +92,7 @@ class CsvTable:
         self.required = tuple(required)
         self.any_of = tuple(tuple(group) for group in any_of)
         self.fieldnames = tuple(fieldnames) if fieldnames is not None else None
+        self.delimiter = delimiter
         self.header: tuple[str, ...] = ()
 
     @property
@@ -107,7 +109,7 @@ class CsvTable:
             with self.path.open(
                 encoding=self.encoding, errors="surrogateescape", newline=""
             ) as handle:
-                yield from csv.reader(handle)
+                yield from csv.reader(handle, delimiter=self.delimiter)
         except LookupError:
             raise unreadable(
                 f"Unknown encoding {self.encoding!r}.", encoding=self.encoding

@@ -17,7 +17,7 @@ mostly empty statute slots.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ MADISON = ZoneInfo("America/Chicago")
 _DETAIL_URL = "/Residents/Detail/"
 
 
-def booking_minute_key(*, person_key: str, booked_at: datetime, zone: ZoneInfo) -> str:
+def booking_minute_key(*, person_key: str, booked_at: datetime, zone: tzinfo) -> str:
     """`<person>@<local booking minute>`: the same booking from any file of a roster, to the minute."""
     return f"{person_key}@{booked_at.astimezone(zone):%Y-%m-%dT%H:%M}"
 

@@ -105,7 +105,7 @@ def bookings_import(
     try:
         rows = _progress(importer.parse(path), enabled=progress, total=_line_count(path, progress))
         for row in rows:
-            if row.line <= resumed_after:
+            if resumed_after and row.line <= resumed_after:
                 continue
             writer.add(row)
             if len(writer) >= batch_size:
@@ -328,7 +328,9 @@ class _BatchWriter:
             self.rejections.append(problem)
             return
         mugshot_hashes = [hashlib.sha256(m.data).hexdigest() for m in row.mugshots]
-        person_hash = _hash(row.person)
+        # `age_recorded_on` is left out: a daily roster restates the same age every day, and "age 44 recorded
+        # on the first day it was seen" stays true until the age itself changes.
+        person_hash = _hash({k: v for k, v in row.person.items() if k != "age_recorded_on"})
         row_hash = _hash(
             {
                 "person_key": row.person_key,
