@@ -31,6 +31,7 @@ from matching.landmarks import similarity_transform
 
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
+DLIB_ALIGNMENT = "dlib_5point_pad0.25"
 FIVE_POINT_TEMPLATE = np.array(
     [
         (0.8595674595992, 0.2134981538014),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from typing import Any
 
 import cv2
 import numpy as np
@@ -19,7 +20,7 @@ from PIL import Image
 
 from matching import alignment, detector, landmarks
 from matching.engine import FaceModels
-from matching.exceptions import ImageRejectedError, MatchingErrorCode
+from matching.exceptions import ImageRejectedError, MatchingErrorCode, ModelFormatError
 from matching.types import Face, FaceQuality, QualityReason
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -141,13 +142,38 @@ def face_quality(
     )  # fmt: skip
 
 
+def descriptor_input(chips: npt.NDArray[np.uint8], *, spec: dict[str, Any]) -> npt.NDArray[Any]:
+    """Turn ``(N, size, size, 3)`` RGB uint8 chips into the tensor a descriptor model expects."""
+    data: npt.NDArray[Any] = chips[..., ::-1] if spec["color"] == "BGR" else chips
+    if spec["dtype"] == "float32":
+        mean = np.asarray(spec["mean"], np.float32)
+        data = (data.astype(np.float32) - mean) * np.float32(spec["scale"])
+    elif spec["dtype"] != "uint8":
+        raise ModelFormatError(f"unsupported descriptor input dtype {spec['dtype']!r}")
+    if spec["layout"] == "NCHW":
+        data = data.transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(data)
+
+
 def chips_embed(chips: npt.NDArray[np.uint8], *, models: FaceModels) -> npt.NDArray[np.float32]:
-    """Descriptors for aligned ``(N, 150, 150, 3)`` RGB chips, in one ONNX Runtime call."""
+    """Descriptors for aligned RGB chips, in one ONNX Runtime call."""
+    spec = models.record(models.descriptor).input
     if len(chips) == 0:
-        return np.zeros((0, 128), np.float32)
+        return np.zeros((0, int(spec.get("output_dim", 128))), np.float32)
     session = models.descriptor_session()
-    out: npt.NDArray[np.float32] = session.run(None, {session.get_inputs()[0].name: chips})[0]
-    return out
+    feed = descriptor_input(chips, spec=spec)
+    out: npt.NDArray[np.float32] = session.run(None, {session.get_inputs()[0].name: feed})[0]
+    return out.reshape(len(chips), -1)
+
+
+def _chip_size(models: FaceModels) -> int:
+    spec = models.record(models.descriptor).input
+    rows, cols = spec["size"]
+    if rows != cols or spec.get("alignment") != alignment.DLIB_ALIGNMENT:
+        raise ModelFormatError(
+            f"descriptor {models.descriptor!r} needs an alignment this pipeline does not make"
+        )
+    return int(rows)
 
 
 def faces_from_rgb(rgb: npt.NDArray[np.uint8], *, models: FaceModels) -> list[Face]:
@@ -155,11 +181,12 @@ def faces_from_rgb(rgb: npt.NDArray[np.uint8], *, models: FaceModels) -> list[Fa
     found = detector.detect(rgb, session=models.detector_session(), config=models.detector_config())
     if not found:
         return []
+    size = _chip_size(models)
     predictor = models.shape_predictor()
     gray = (rgb.astype(np.uint16).sum(axis=2) // 3).astype(np.float32)
     shapes = [landmarks.predict(rgb, d.box, predictor=predictor, gray=gray) for d in found]
     chips = np.stack(
-        [alignment.extract_chip(rgb, alignment.chip_details(s.points)) for s in shapes]
+        [alignment.extract_chip(rgb, alignment.chip_details(s.points, size=size)) for s in shapes]
     )
     descriptors = chips_embed(chips, models=models)
     return [

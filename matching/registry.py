@@ -40,12 +40,18 @@ DLIB_LICENCE = (
 DESCRIPTOR = "dlib_face_recognition_resnet_model_v1"
 DETECTOR = "mmod_human_face_detector"
 LANDMARKS = "shape_predictor_5_face_landmarks"
-BUILD_VERSION = 1  # bump when the conversion itself changes, to force a rebuild
+BUILD_VERSION = 2  # bump when the conversion itself changes, to force a rebuild
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """How a model wants its input: enough for the pipeline to feed any ONNX face model."""
+    """How a descriptor model wants its input: enough for the pipeline to feed it.
+
+    Chips are cut with dlib's 5-point alignment (``alignment``, padding 0.25) at ``size``.
+    ``dtype`` "uint8" feeds raw pixels (the model normalises them itself, as the converted
+    dlib graph does; ``mean``/``scale`` then only document it); "float32" feeds
+    ``(pixel − mean) · scale``. ``color`` and ``layout`` give channel order and axis order.
+    """
 
     layout: str  # "NHWC" or "NCHW"
     size: tuple[int, int]  # rows, cols
@@ -53,7 +59,7 @@ class InputSpec:
     dtype: str  # "uint8" or "float32"
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     scale: float = 1.0
-    alignment: str = "dlib_5point_150_pad0.25"
+    alignment: str = "dlib_5point_pad0.25"
     output_dim: int = 128
 
 

@@ -7,8 +7,12 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper
 
+from matching import alignment, pipeline
 from matching.engine import FaceModels, engine_reset
 from matching.exceptions import ModelHashMismatchError, ModelMissingError
 from matching.registry import (
@@ -23,6 +27,7 @@ from matching.registry import (
     registry_register_external,
     sha256_file,
 )
+from matching.samples import sample_faces
 
 
 @pytest.fixture
@@ -80,3 +85,37 @@ def test_parity_and_external_models_are_recorded(model_copy: Path, tmp_path: Pat
     assert raw["models"][DESCRIPTOR]["parity"]["max_abs_diff"] == 2e-7
     assert raw["models"]["sface"]["input"]["color"] == "BGR"
     assert raw["models"]["sface"]["sha256"] == sha256_file(external)
+
+
+def test_external_descriptor_model_is_fed_by_its_input_spec(model_copy: Path) -> None:
+    """A registered ONNX model (here a toy one: mean colour of a BGR NCHW float chip) runs
+    in the same pipeline, fed according to its InputSpec."""
+    graph = helper.make_graph(
+        [
+            helper.make_node("GlobalAveragePool", ["chips"], ["pooled"]),
+            helper.make_node("Flatten", ["pooled"], ["descriptors"], axis=1),
+        ],
+        "toy",
+        [helper.make_tensor_value_info("chips", TensorProto.FLOAT, ["N", 3, 112, 112])],
+        [helper.make_tensor_value_info("descriptors", TensorProto.FLOAT, ["N", 3])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = model_copy / "toy.onnx"
+    onnx.save(model, path)
+    spec = InputSpec(layout="NCHW", size=(112, 112), color="BGR", dtype="float32",
+                     mean=(10.0, 20.0, 30.0), scale=0.5, output_dim=3)  # fmt: skip
+    registry_register_external(
+        directory=model_copy, name="toy", path=path, kind="descriptor", spec=spec,
+        licence="test only", source="tests",
+    )  # fmt: skip
+    engine_reset()
+    toy = FaceModels(directory=model_copy, descriptor="toy")
+    rgb = pipeline.image_decode(image=sample_faces()[0].png)
+    (face,) = pipeline.faces_from_rgb(rgb, models=toy)
+    chip = alignment.extract_chip(rgb, alignment.chip_details(face.landmarks, size=112))
+    expected = (
+        chip[:, :, ::-1].reshape(-1, 3).astype(np.float64).mean(axis=0) - [10, 20, 30]
+    ) * 0.5
+    np.testing.assert_allclose(face.descriptor, expected, rtol=1e-4)
+    assert face.model == "toy"
