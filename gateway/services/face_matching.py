@@ -239,7 +239,8 @@ def _audit(
         },
         policy_version=match.policy_version,
     )
-    entry.full_clean()
+    # Empty JSON lists are legitimate here (nothing released); Django would call them blank.
+    entry.full_clean(exclude=["reasons", "excluded", "released_fields", "booking_numbers"])
     entry.save()
 
 
@@ -301,7 +302,12 @@ def match_request_submit(
         evaluation=evaluation,
         label=LEAD_LABEL,
     )
-    if effect != str(Effect.PERMIT) or mode != "single":
+    if effect == str(Effect.PERMIT) and mode != "single":  # FR-04: one probe, one case, always
+        match.reasons = [
+            {"code": "DENY_SURVEILLANCE_MODE", "rule": "FR-04", "message": f"mode {mode!r}"}
+        ]
+        effect = str(Effect.DENY)
+    if effect != str(Effect.PERMIT):
         return _store(match=match, actor=requester, candidates=[])
     try:
         vector = embedder.embed(probe)

@@ -395,17 +395,19 @@ def gallery_snapshot_create(*, model_id: str) -> GallerySnapshot:
 
 
 _INDEX_LOCK = threading.Lock()
-_INDEX_CACHE: dict[int, GalleryIndex] = {}
+_INDEX_CACHE: dict[tuple[int, str, str], GalleryIndex] = {}
 
 
 def gallery_index_get(*, snapshot: GallerySnapshot) -> GalleryIndex:
     """The search index of a snapshot, built once per process and kept (one snapshot at a time)."""
+    # Keyed by more than the pk: a restored or test database can reuse ids for a different gallery.
+    key = (snapshot.pk, snapshot.digest, snapshot.created_at.isoformat())
     with _INDEX_LOCK:
-        index = _INDEX_CACHE.get(snapshot.pk)
+        index = _INDEX_CACHE.get(key)
         if index is None:
             index = _index_build(snapshot)
             _INDEX_CACHE.clear()
-            _INDEX_CACHE[snapshot.pk] = index
+            _INDEX_CACHE[key] = index
         return index
 
 
