@@ -229,7 +229,8 @@ def _decode_fully(*, data: bytes, image_format: str) -> None:
             f"The image could not be decoded completely: {error}.",
             reason=ImageRejectionReason.TRUNCATED if truncated else ImageRejectionReason.CORRUPT,
         ) from error
-    if not _ends_properly(data=data, image_format=image_format):
+    # A JP2 file may carry metadata boxes after its codestream, so only JPEG and PNG must end on the marker.
+    if image_format != "JPEG2000" and not _ends_properly(data=data, image_format=image_format):
         raise ImageRejectedError(
             f"The {image_format} image ends before its end marker (the file was cut short).",
             reason=ImageRejectionReason.TRUNCATED,
@@ -240,10 +241,9 @@ def _ends_properly(*, data: bytes, image_format: str) -> bool:
     """Whether the image's end marker is where it belongs; a little trailing padding is tolerated."""
     if image_format == "PNG":
         return _PNG_IEND in data[-64:]
-    if image_format == "JPEG":
-        # Near the end, not anywhere: an EXIF thumbnail near the start carries an EOI of its own.
-        return _JPEG_EOI in data[2:][-1024:]
-    return True
+    # JPEG's EOI and JPEG 2000's EOC are the same two bytes. Near the end, not anywhere: an EXIF thumbnail
+    # near the start carries an EOI of its own.
+    return _JPEG_EOI in data[2:][-1024:]
 
 
 _POSE_BY_LABEL = {

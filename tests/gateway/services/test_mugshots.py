@@ -6,6 +6,7 @@ The images are made here from random pixels (never a real photo); the bomb is a 
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 import zlib
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
-from PIL import ImageFile
+from PIL import Image, ImageFile
 
 from gateway.exceptions import GatewayErrorCode
 from gateway.models.records import Booking, Mugshot, Person, Pose
@@ -69,6 +70,20 @@ def test_a_real_image_is_decoded_and_described(extension: str, expected_format: 
     assert (image.format, image.width, image.height) == (expected_format, 120, 150)
     assert image.sha256 == hashlib.sha256(data).hexdigest()
     assert image.size == len(data)
+
+
+def _jpeg2000(pixels: np.ndarray, *, codestream: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG2000", no_jp2=codestream)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("codestream", [False, True], ids=["jp2-file", "j2k-codestream"])
+def test_jpeg_2000_is_accepted_and_a_cut_one_is_truncated(codestream: bool) -> None:
+    data = _jpeg2000(_pixels(120, 150), codestream=codestream)
+
+    assert mugshot_validate(data=data).format == "jp2"
+    assert _reason(data[: len(data) * 9 // 10]) == ImageRejectionReason.TRUNCATED
 
 
 def test_the_format_comes_from_the_bytes_not_a_name() -> None:
