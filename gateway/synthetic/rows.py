@@ -227,14 +227,21 @@ def _normalised(weights: list[float] | tuple[float, ...]) -> np.ndarray:
 def _booking_times(rng: np.random.Generator, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Booking times in seconds (UTC), grouped by person and in date order within a person.
 
-    Each person has an active stretch (exponential, mean about two years) inside the window, and their
-    bookings fall inside it: repeat bookings cluster in time as they do on real rosters.
+    Each person has an active stretch (exponential, mean about two years) centred anywhere in the window, and
+    their bookings fall inside it, so repeat bookings cluster in time as they do on real rosters. Days that
+    fall outside the window are reflected back in, which keeps bookings evenly spread over the years instead
+    of piling up at either end.
     """
     n = len(counts)
-    start = rng.random(n) * _WINDOW_DAYS
-    span = np.minimum(rng.exponential(700.0, n), _WINDOW_DAYS - start)
+    centre = rng.random(n) * _WINDOW_DAYS
+    span = rng.exponential(700.0, n)
     person = np.repeat(np.arange(n), counts)
-    day = np.floor(start[person] + rng.random(len(person)) * span[person]).astype(np.int64)
+    day = centre[person] + (rng.random(len(person)) - 0.5) * span[person]
+    day = np.abs(day)  # reflect at the start ...
+    day = np.where(day >= _WINDOW_DAYS, 2 * _WINDOW_DAYS - day, day)  # ... and at the end
+    day = np.clip(np.floor(day), 0, _WINDOW_DAYS - 1).astype(
+        np.int64
+    )  # a span wider than the window
     hour = rng.choice(24, size=len(person), p=_normalised(BOOKING_HOUR_WEIGHTS))
     seconds = hour * 3600 + rng.integers(0, 3600, len(person))
     booked = _START_S + day * _DAY + seconds + _CENTRAL_OFFSET
