@@ -491,6 +491,74 @@ def test_a_mugshot_that_is_not_base64_is_passed_on_for_the_store_to_refuse(tmp_p
     assert mugshot.data == b"not*base64!"
 
 
+def test_release_date_without_indicator_means_released(tmp_path: Path) -> None:
+    text = _nola_text().replace(
+        "<nc:ActivityCompletedIndicator>true</nc:ActivityCompletedIndicator>", ""
+    )
+
+    booking = _one_booking(_variant(tmp_path, text)).booking
+
+    assert booking["custody_status"] == "released"
+    assert booking["released_at"] == datetime(2025, 3, 16, 9, 40, tzinfo=CENTRAL)
+
+
+def test_a_booking_date_without_time_is_local_midnight(tmp_path: Path) -> None:
+    text = _nola_text().replace(
+        "<nc:DateTime>2025-03-14T22:05:00-05:00</nc:DateTime>", "<nc:Date>2025-03-14</nc:Date>"
+    )
+
+    booked_at = _one_booking(_variant(tmp_path, text)).booking["booked_at"]
+
+    assert booked_at == datetime(2025, 3, 14, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+@pytest.mark.parametrize(
+    ("full_name", "expected"),
+    [
+        ("Alex Morgan Placeholder", ("Alex", "Morgan", "Placeholder")),
+        ("Placeholder", (None, None, "Placeholder")),
+    ],
+)
+def test_a_full_name_alone_is_split(
+    tmp_path: Path, full_name: str, expected: tuple[str | None, ...]
+) -> None:
+    text = OJBC.read_text(encoding="utf-8").replace("Placeholder, Alex Morgan", full_name)
+
+    person = _one_booking(_variant(tmp_path, text)).person
+
+    assert (
+        person.get("first_name"),
+        person.get("middle_name"),
+        person.get("last_name"),
+    ) == expected
+
+
+def test_felony_indicator_and_biometric_pose_and_capture_date(tmp_path: Path) -> None:
+    text = (
+        _nola_text()
+        .replace(
+            "<j:ChargeCategoryDescriptionText>Misdemeanor</j:ChargeCategoryDescriptionText>",
+            "<j:ChargeFelonyIndicator>true</j:ChargeFelonyIndicator>",
+        )
+        .replace(
+            "<nc:BinaryCategoryText>F</nc:BinaryCategoryText>",
+            '<biom:FacePoseCode xmlns:biom="http://release.niem.gov/niem/domains/biometrics/5.0/">'
+            "L</biom:FacePoseCode>"
+            '<biom:CaptureDate xmlns:biom="http://release.niem.gov/niem/domains/biometrics/5.0/">'
+            "<nc:DateTime>2025-03-14T22:20:00Z</nc:DateTime></biom:CaptureDate>",
+        )
+    )
+
+    row = _one_booking(_variant(tmp_path, text))
+
+    assert [c["level"] for c in row.charges] == ["felony", "felony"]
+    (mugshot,) = row.mugshots
+    assert (mugshot.pose, mugshot.captured_at) == (
+        "left_profile",
+        datetime(2025, 3, 14, 22, 20, tzinfo=UTC),
+    )
+
+
 # --- through the import framework --------------------------------------------------------------------------
 
 
