@@ -227,16 +227,102 @@ def decode(
     return kept
 
 
+def resize_rgb(rgb: npt.NDArray[np.uint8], rows: int, cols: int) -> npt.NDArray[np.uint8]:
+    """dlib's ``resize_image`` (bilinear) for RGB images, bit for bit.
+
+    dlib computes four columns at a time in float32 lanes that advance by ``4·scale`` and
+    truncates both the sample positions and the results; the last columns, where a lane
+    would read past the edge, are done in double precision.
+    """
+    in_rows, in_cols = rgb.shape[:2]
+    x_scale = (in_cols - 1) / max(cols - 1, 1)
+    y_scale = (in_rows - 1) / max(rows - 1, 1)
+    ys = np.add.accumulate(np.array([-y_scale] + [y_scale] * rows))[1:]
+    top = np.floor(ys).astype(np.intp)
+    bottom = np.minimum(top + 1, in_rows - 1)
+    tb = ys - top
+    start = -4 * x_scale
+    lanes = np.array([start + i * x_scale for i in range(4)]).astype(np.float32)
+    step = np.float32(4 * x_scale)
+    blocks = []
+    for _ in range(cols // 4 + 1):
+        lanes = (lanes + step).astype(np.float32)
+        if int(lanes[3]) + 1 >= in_cols:
+            break
+        blocks.append(lanes)
+    simd_cols = min(4 * len(blocks), cols)
+    out = np.zeros((rows, cols, 3), np.uint8)
+    if simd_cols:
+        xs = np.concatenate(blocks)[:simd_cols]
+        left = np.trunc(xs).astype(np.intp)
+        lr = (xs - left.astype(np.float32)).astype(np.float32)
+        inv_lr = np.float32(1) - lr
+        tb32, inv_tb32 = tb.astype(np.float32)[:, None], (1 - tb).astype(np.float32)[:, None]
+        weights = (inv_tb32 * inv_lr, inv_tb32 * lr, tb32 * inv_lr, tb32 * lr)
+        source = rgb.astype(np.float32)
+        for ch in range(3):
+            plane = source[:, :, ch]
+            upper, lower = plane[top], plane[bottom]
+            value = (
+                weights[0] * upper[:, left] + weights[1] * upper[:, left + 1]
+                + weights[2] * lower[:, left] + weights[3] * lower[:, left + 1]
+            )  # fmt: skip
+            out[:, :simd_cols, ch] = np.trunc(value).astype(np.uint8)
+    if simd_cols < cols:
+        count = cols - simd_cols
+        xs64 = np.add.accumulate(np.array([-x_scale + simd_cols * x_scale] + [x_scale] * count))[1:]
+        left64 = np.floor(xs64).astype(np.intp)
+        right64 = np.minimum(left64 + 1, in_cols - 1)
+        frac = (xs64 - left64)[None, :, None]
+        tbd = tb[:, None, None]
+        data = rgb.astype(np.float64)
+        value = (1 - tbd) * ((1 - frac) * data[top][:, left64] + frac * data[top][:, right64]) + (
+            tbd * ((1 - frac) * data[bottom][:, left64] + frac * data[bottom][:, right64])
+        )
+        out[:, simd_cols:] = np.clip(value, 0, 255).astype(np.uint8)
+    return out
+
+
+def _pyramid_up(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """``pyramid_up(img, pyramid_down<2>)``: the size ``rect_up`` gives, then ``resize_image``."""
+    rows, cols = rgb.shape[:2]
+    right = math.floor((cols - 1 + 1.25) * 2 + 0.5)
+    bottom = math.floor((rows - 1 + 0.75) * 2 + 0.5)
+    return resize_rgb(rgb, bottom + 1, right + 1)
+
+
+def _rect_down(rect: Rect, levels: int) -> Rect:
+    """``pyramid_down<2>::rect_down`` applied ``levels`` times, rounded to a dlib rectangle."""
+    corners = [float(v) for v in rect]
+    for _ in range(levels):
+        corners = [
+            corners[0] / 2 - 1.25, corners[1] / 2 - 0.75,
+            corners[2] / 2 - 1.25, corners[3] / 2 - 0.75,
+        ]  # fmt: skip
+    return _round_rect((corners[0], corners[1], corners[2], corners[3]))
+
+
 def detect(
     rgb: npt.NDArray[np.uint8],
     *,
     session: Any,
     config: DetectorConfig,
     threshold: float = 0.0,
+    upsample: int = 0,
 ) -> list[Detection]:
     """Run the detector on an RGB image; same results as dlib's ``cnn_face_detection_model_v1``
-    called with ``upsample_num_times=0``."""
-    canvas, rects = tiled_pyramid(rgb, config=config)
+    called with ``upsample_num_times=upsample``.
+
+    Each upsampling doubles the image (dlib's ``pyramid_up``), so faces down to about 40 px
+    (one step) are found, at four times the cost.
+    """
+    image = rgb
+    for _ in range(upsample):
+        image = _pyramid_up(image)
+    canvas, rects = tiled_pyramid(image, config=config)
     input_name = session.get_inputs()[0].name
     scores = session.run(None, {input_name: canvas})[0]
-    return decode(scores[0, 0], rects, config=config, threshold=threshold)
+    found = decode(scores[0, 0], rects, config=config, threshold=threshold)
+    if upsample == 0:
+        return found
+    return [Detection(box=_rect_down(d.box, upsample), score=d.score) for d in found]

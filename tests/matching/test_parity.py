@@ -126,3 +126,34 @@ def test_detector_matches_dlib_live_on_small_image(face_models: FaceModels) -> N
     for mine, ref in zip(ours, theirs, strict=True):
         assert _iou(mine.box, ref[:4]) > 0.99
         assert abs(mine.score - ref[4]) < 1e-3
+
+
+def test_upsampled_detection_matches_dlib_live(face_models: FaceModels) -> None:
+    """``upsample=1`` (dlib's pyramid_up + rect_down) finds a ~48 px face as dlib does."""
+    cnn = dlib.cnn_face_detection_model_v1(str(source_model_dir() / f"{DETECTOR}.dat"))
+    image = np.ascontiguousarray(_rgb(sample_faces()[0].png)[:300:2, 40:340:2])
+    theirs = [(d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom(), d.confidence)
+              for d in cnn(image, 1)]  # fmt: skip
+    ours = detector.detect(
+        image,
+        session=face_models.detector_session(),
+        config=face_models.detector_config(),
+        upsample=1,
+    )
+    assert (
+        detector.detect(
+            image, session=face_models.detector_session(), config=face_models.detector_config()
+        )
+        == []
+    )
+    assert len(ours) == len(theirs) == 1
+    assert ours[0].box == theirs[0][:4]
+    assert abs(ours[0].score - theirs[0][4]) < 1e-3
+
+
+def test_resize_matches_dlib_resize_image() -> None:
+    image = np.ascontiguousarray(_rgb(sample_faces()[0].png)[:101, :157])
+    for rows, cols in [(203, 316), (50, 77), (101, 400)]:
+        np.testing.assert_array_equal(
+            detector.resize_rgb(image, rows, cols), dlib.resize_image(image, rows, cols)
+        )

@@ -23,13 +23,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("images", nargs="+", type=Path)
         parser.add_argument("--dir", type=Path, default=None, help="override FACE_MODEL_DIR")
+        parser.add_argument(
+            "--upsample", type=int, default=0, choices=(0, 1, 2),
+            help="double the image before detection (finds smaller faces, 4x slower each)",
+        )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         models = face_models_load(directory=options["dir"] or Path(settings.FACE_MODEL_DIR))
         results: list[dict[str, Any]] = []
         for path in options["images"]:
             try:
-                faces = faces_embed(image=path.read_bytes(), models=models)
+                faces = faces_embed(
+                    image=path.read_bytes(), models=models, upsample=options["upsample"]
+                )
             except (OSError, MatchingError) as exc:
                 code = getattr(exc, "code", "unreadable")
                 results.append(
