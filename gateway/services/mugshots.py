@@ -149,7 +149,9 @@ def _read_header(data: bytes) -> tuple[str, int, int]:
             # Pillow warns (and past twice its own limit, raises) on huge canvases; both mean a bomb here.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=_ACCEPTED_FORMATS) as image:
-                image_format, (width, height) = str(image.format), image.size
+                # Pillow opens a multi-picture JPEG (MPO, from some cameras) as "MPO"; it is a JPEG.
+                image_format = "JPEG" if image.format == "MPO" else str(image.format)
+                width, height = image.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageRejectedError(
             "The image declares more pixels than allowed (a decompression bomb).",

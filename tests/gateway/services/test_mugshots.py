@@ -86,6 +86,14 @@ def test_jpeg_2000_is_accepted_and_a_cut_one_is_truncated(codestream: bool) -> N
     assert _reason(data[: len(data) * 9 // 10]) == ImageRejectionReason.TRUNCATED
 
 
+def test_a_multi_picture_jpeg_from_a_camera_is_a_jpeg() -> None:
+    frame = Image.fromarray(_pixels(120, 150))
+    buffer = io.BytesIO()
+    frame.save(buffer, format="MPO", save_all=True, append_images=[frame])
+
+    assert mugshot_validate(data=buffer.getvalue()).format == "jpeg"
+
+
 def test_the_format_comes_from_the_bytes_not_a_name() -> None:
     # PNG bytes are a PNG whatever they were called; there is no name to trust.
     assert mugshot_validate(data=_encode(".png", _pixels(80, 100))).format == "png"
