@@ -207,6 +207,26 @@ def test_a_side_by_side_frontal_and_profile_is_accepted() -> None:
     assert mugshot_validate(data=_encode(".jpg", _pixels(320, 200))).width == 320
 
 
+@pytest.mark.parametrize("extension", [".jpg", ".png"])
+def test_damaged_bytes_only_ever_give_a_reason_or_an_image(extension: str) -> None:
+    # Seeded random damage: whatever Pillow raises inside must come out as ImageRejectedError.
+    rng = np.random.default_rng(7)
+    original = _encode(extension, _pixels(120, 150))
+    outcomes: set[str] = set()
+    for _ in range(60):
+        data = bytearray(original)
+        for _ in range(int(rng.integers(1, 6))):
+            data[int(rng.integers(0, 400))] = int(rng.integers(0, 256))
+        data = data[: int(rng.integers(len(data) // 2, len(data) + 1))]
+        try:
+            outcomes.add(mugshot_validate(data=bytes(data)).format)
+        except ImageRejectedError as error:
+            outcomes.add(error.reason)
+
+    assert outcomes <= {*ImageRejectionReason, "jpeg", "png"}
+    assert ImageRejectionReason.TRUNCATED in outcomes
+
+
 @pytest.mark.parametrize(
     ("label", "pose"),
     [
