@@ -86,6 +86,12 @@ def sample_faces(*, lfw_count: int = 0) -> list[SampleFace]:
     return samples.sample_faces(lfw_count=lfw_count)
 
 
-def sample_mated_variants(*, sample: SampleFace) -> list[SampleFace]:
-    """Mated copies (flipped, cropped, brighter, darker, rotated) of a sample portrait."""
-    return samples.sample_mated_variants(sample)
+def sample_mated_variants(
+    *, sample: SampleFace, variants: tuple[str, ...] = tuple(samples.VARIANTS)
+) -> list[SampleFace]:
+    """Mated copies of a sample portrait: any of "flipped", "cropped", "brighter", "darker"
+    and "rotated" (all by default), each standing in for a second photo of the person."""
+    unknown = set(variants) - set(samples.VARIANTS)
+    if unknown:
+        raise ValueError(f"unknown sample variants: {sorted(unknown)}")
+    return samples.sample_mated_variants(sample, variants=variants)
