@@ -35,6 +35,7 @@ from gateway.services.gallery import (
     gallery_remove_person,
     synthetic_probe_image,
 )
+from gateway.services.mugshots import mugshot_store
 from policies.services import key_file_create
 from tests.gateway.services.test_gallery import booked, enroll
 
@@ -88,7 +89,7 @@ def examiner(db) -> User:
     return user
 
 
-def submit(requester: User, probe: np.ndarray, **changes: object) -> MatchRequest:
+def submit(requester: User, descriptor: np.ndarray, **changes: object) -> MatchRequest:
     fields: dict[str, object] = {
         "requester": requester,
         "recipient": POLICE,
@@ -97,7 +98,7 @@ def submit(requester: User, probe: np.ndarray, **changes: object) -> MatchReques
         "case_number": "MPD-2026-00417",
         "offense_statute": "943.32(1)(a)",
         "narrative": NARRATIVE,
-        "probe": synthetic_probe_image(descriptor=probe),
+        "probe": synthetic_probe_image(descriptor=descriptor),
     }
     fields.update(changes)
     return match_request_submit(**fields)  # type: ignore[arg-type]
@@ -278,3 +279,32 @@ def test_evaluate_matching_command_writes_the_table(people, tmp_path) -> None:
     assert rows[0]["group"] == "overall"
     assert {"race", "sex", "age_band"} <= {r["attribute"] for r in rows}
     assert MatchEvaluation.objects.count() == 1
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_sample_face_probe_finds_its_gallery_match_first_with_the_real_models(
+    settings, tmp_path, requester, django_capture_on_commit_callbacks
+) -> None:
+    """The ONNX pipeline end to end on public SAMPLE portraits (never a real mugshot)."""
+    from matching.services import face_models_build, sample_faces, sample_mated_variants
+
+    face_models_build(directory=tmp_path)
+    settings.FACE_MODEL_DIR = tmp_path
+    settings.FACE_EMBEDDER = "dlib"
+    for i, sample in enumerate(sample_faces(lfw_count=5)):
+        first = booked(f"sample{i}", np.zeros(DIM))  # a booking to hang the SAMPLE photos on
+        first.delete()
+        booking = first.booking
+        second = next(v for v in sample_mated_variants(sample=sample) if v.variant == "darker")
+        for photo in (sample, second):
+            mugshot_store(booking=booking, data=photo.png, synthetic=True)
+    run = enroll(django_capture_on_commit_callbacks, chunk_size=4)
+    assert run.enrolled >= 10
+    assert matching_evaluate(replicates=20, holdout_share=0.0).passed
+    target = sample_faces(lfw_count=5)[3]
+    probe = next(v for v in sample_mated_variants(sample=target) if v.variant == "brighter")
+    match = submit(requester, np.zeros(DIM), probe=probe.png)
+    assert match.status == MatchStatus.PENDING_REVIEW
+    best = FaceTemplate.objects.get(pk=match.candidates.get(rank=1).template_id)
+    assert best.person.last_name == "sample3"
