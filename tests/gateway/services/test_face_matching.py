@@ -50,7 +50,8 @@ def _setup(settings):
     settings.DEBUG = True
     settings.MATCH_THRESHOLD = 0.6
     settings.MATCH_LIST_SIZE = 5
-    key_file_create(path=settings.POLICY_KEYS_FILE, overwrite=True)
+    if not settings.POLICY_KEYS_FILE.exists():  # keep a key file other tests may have made
+        key_file_create(path=settings.POLICY_KEYS_FILE)
 
 
 @pytest.fixture
