@@ -26,7 +26,7 @@ __all__ = ["RejectionError", "booking_parse"]
 
 
 class RejectionError(Exception):
-    """A booking that cannot be taken; turned into a RowRejection, never raised out of this module."""
+    """A booking that cannot be taken; turned into a RowRejection, never raised out of this package."""
 
     def __init__(self, field: str, value: str, reason: str) -> None:
         super().__init__(reason)
@@ -34,6 +34,11 @@ class RejectionError(Exception):
 
 
 def booking_parse(*, message: Message, booking: Element, line: int) -> ParsedBooking:
+    """Read one booking of `message`; raise RejectionError naming the element when it cannot be taken.
+
+    Required: the booking number, the subject and a name for them. Everything else is optional and simply
+    left out of the mappings when absent, as base.py asks, so the service never mistakes "" for a value.
+    """
     operation = _operation(message=message, booking=booking)
     if operation == "delete":
         number = message.value(booking, "BookingAgencyRecordIdentification", "IdentificationID")
