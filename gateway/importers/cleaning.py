@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from gateway.models.records import ChargeLevel, Disposition, Sex
@@ -73,13 +73,9 @@ def money_parse(value: str) -> Decimal | None:
     cleaned = text(value).replace("$", "").replace(",", "").strip()
     if not cleaned:
         return None
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise CellError(f"not an amount of money: {value!r}") from None
-    if not amount.is_finite() or amount < 0:
+    if not re.fullmatch(r"\d+(\.\d+)?", cleaned):
         raise CellError(f"not an amount of money: {value!r}")
-    return amount.quantize(Decimal("0.01"))
+    return Decimal(cleaned).quantize(Decimal("0.01"))
 
 
 def multi_split(value: str, *, separator: str) -> list[str]:
