@@ -259,6 +259,59 @@ def _release_times(rng: np.random.Generator, person: np.ndarray, booked: np.ndar
     return np.maximum(released, booked + 900)
 
 
+def _birth_dates(
+    rng: np.random.Generator,
+    persons: dict[str, np.ndarray],
+    counts: np.ndarray,
+    person: np.ndarray,
+    booked: np.ndarray,
+) -> np.ndarray:
+    """Set birth dates (or, where a roster publishes only an age, the age); return age at each booking.
+
+    The birth date follows from the age at first booking, so a few people are first booked as juveniles.
+    """
+    n = len(counts)
+    first = np.cumsum(counts) - counts
+    last = np.cumsum(counts) - 1
+    juvenile_start = rng.random(n) < 0.015
+    age_first = np.where(juvenile_start, rng.uniform(13.5, 17.0, n), 17.0 + rng.gamma(2.0, 7.0, n))
+    birth_s = booked[first] - (np.minimum(age_first, 79.0) * _YEAR).astype(np.int64)
+    age_at_booking = (booked - birth_s[person]) / _YEAR
+    no_birth_date = rng.random(n) < 0.07  # such rosters show the age at the person's last booking
+    persons["date_of_birth"] = np.where(
+        no_birth_date, np.datetime64("NaT"), (birth_s // _DAY).astype("datetime64[D]")
+    )
+    persons["age"] = np.where(no_birth_date, np.floor(age_at_booking[last]), np.nan)
+    persons["age_recorded_on"] = np.where(
+        no_birth_date,
+        booked[last].astype("datetime64[s]").astype("datetime64[D]"),
+        np.datetime64("NaT"),
+    )
+    return age_at_booking
+
+
+def _custody(rng: np.random.Generator, released: np.ndarray) -> dict[str, np.ndarray]:
+    """Custody as of AS_OF: not yet released means in custody, with a housing unit; a few unknown."""
+    b = len(released)
+    unknown = rng.random(b) < 0.002
+    in_custody = (released > _AS_OF_S) & ~unknown
+    status = np.where(
+        unknown,
+        CustodyStatus.UNKNOWN.value,
+        np.where(in_custody, CustodyStatus.IN_CUSTODY.value, CustodyStatus.RELEASED.value),
+    )
+    unit = _weighted(rng, tuple((u, 1.0) for u in HOUSING_UNITS), b)
+    housing = np.where(in_custody, _fmt("{}-{:02d}", unit, rng.integers(1, 49, b)), "")
+    released_at = np.where(
+        in_custody | unknown, np.datetime64("NaT"), released.astype("datetime64[s]")
+    )
+    return {
+        "released_at": released_at.astype("datetime64[s]"),
+        "custody_status": status.astype(object),
+        "housing": housing.astype(object),
+    }
+
+
 def _bookings(
     rng: np.random.Generator,
     persons: dict[str, np.ndarray],
@@ -270,59 +323,18 @@ def _bookings(
     b = len(person)
     number = booking_start + np.arange(b)
     released = _release_times(rng, person, booked)
-
-    # Birth date from the age at first booking: a few people are first booked as juveniles.
-    first = np.cumsum(counts) - counts
-    juvenile_start = rng.random(len(counts)) < 0.015
-    age_first = np.where(
-        juvenile_start,
-        rng.uniform(13.5, 17.0, len(counts)),
-        17.0 + rng.gamma(2.0, 7.0, len(counts)),
-    )
-    birth_s = booked[first] - (np.minimum(age_first, 79.0) * _YEAR).astype(np.int64)
-    age_at_booking = (booked - birth_s[person]) / _YEAR
-    # Some rosters publish only an age: keep the one shown at the person's last booking.
-    no_birth_date = rng.random(len(counts)) < 0.07
-    last = np.cumsum(counts) - 1
-    persons["date_of_birth"] = np.where(
-        no_birth_date, np.datetime64("NaT"), (birth_s // _DAY).astype("datetime64[D]")
-    )
-    persons["age"] = np.where(no_birth_date, np.floor(age_at_booking[last]), np.nan)
-    persons["age_recorded_on"] = np.where(
-        no_birth_date,
-        booked[last].astype("datetime64[s]").astype("datetime64[D]"),
-        np.datetime64("NaT"),
-    )
-
-    unknown = rng.random(b) < 0.002
-    in_custody = (released > _AS_OF_S) & ~unknown
-    custody = np.where(
-        unknown,
-        CustodyStatus.UNKNOWN.value,
-        np.where(in_custody, CustodyStatus.IN_CUSTODY.value, CustodyStatus.RELEASED.value),
-    ).astype(object)
-    released_at = np.where(
-        in_custody | unknown, np.datetime64("NaT"), released.astype("datetime64[s]")
-    )
-    housing = np.where(
-        in_custody,
-        _fmt(
-            "{}-{:02d}",
-            _weighted(rng, tuple((u, 1.0) for u in HOUSING_UNITS), b),
-            rng.integers(1, 49, b),
-        ),
-        "",
-    )
+    age_at_booking = _birth_dates(rng, persons, counts, person, booked)
+    custody = _custody(rng, released)
     bookings = {
         "person_id": person,
         "source_key": _fmt(f"s{seed}-b{{:09d}}", number),
         "booking_number": _fmt("SYN-{:09d}", number + 1),
         "booked_at": booked.astype("datetime64[s]"),
-        "released_at": released_at.astype("datetime64[s]"),
+        "released_at": custody["released_at"],
         "arresting_agency": _weighted(rng, AGENCIES, b),
         "booking_agency": np.full(b, BOOKING_AGENCY, dtype=object),
-        "custody_status": custody,
-        "housing": housing,
+        "custody_status": custody["custody_status"],
+        "housing": custody["housing"],
         "juvenile": age_at_booking < _JUVENILE_AGE,
         "content_hash": np.full(b, "", dtype=object),
     }
@@ -336,7 +348,7 @@ _STATUTE_LEVEL = np.array([s.level.value for s in STATUTES], dtype=object)
 _STATUTE_BOND = np.array([s.bond for s in STATUTES], dtype=float)
 _STATUTE_CASE = np.array([s.case_type for s in STATUTES], dtype=object)
 _STATUTE_SERIOUS = np.array([s.serious for s in STATUTES])
-_HOLDS = {s.statute for s in STATUTES if s.statute in {"973.10", "302.113(8m)"}}
+_SUPERVISION_HOLDS = frozenset({"973.10", "302.113(8m)"})  # probation / extended supervision
 
 
 def _charges(rng: np.random.Generator, bookings: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -350,37 +362,15 @@ def _charges(rng: np.random.Generator, bookings: dict[str, np.ndarray]) -> dict[
     drawn = rng.choice(len(STATUTES), size=c, p=_STATUTE_WEIGHTS)
     repeat = (rng.random(c) < 0.3) & (sequence > 1)
     statute = drawn[np.maximum.accumulate(np.where(repeat, 0, np.arange(c)))]
-
     level = _STATUTE_LEVEL[statute]
-    hold = level == ChargeLevel.CIVIL_HOLD.value
-    booked_s = bookings["booked_at"].astype(np.int64)
-    days_open = (_AS_OF_S - booked_s[booking]) / _DAY
-    pending = rng.random(c) < 0.03 + 0.97 * np.exp(-days_open / 150.0)
-    outcome = rng.random(c)
-    disposition = np.where(
-        outcome < 0.52,
-        Disposition.CONVICTED.value,
-        np.where(outcome < 0.955, Disposition.DISMISSED.value, Disposition.ACQUITTED.value),
-    )
-    disposition = np.where(pending, Disposition.PENDING.value, disposition)
-    disposition = np.where(hold, Disposition.UNKNOWN.value, disposition).astype(object)
+    disposition = _dispositions(rng, level, bookings["booked_at"][booking])
 
     # A probation hold is usually booked by the agent, not by a police department.
-    lead_hold = np.isin(_STATUTE_CODE[statute[sequence == 1]], list(_HOLDS))
+    lead_hold = np.isin(_STATUTE_CODE[statute[sequence == 1]], list(_SUPERVISION_HOLDS))
     bookings["arresting_agency"] = np.where(
         lead_hold & (rng.random(b) < 0.7), HOLD_AGENCY, bookings["arresting_agency"]
     ).astype(object)
-
     bond_amount, bond_type = _bonds(rng, statute, level)
-    year = bookings["booked_at"].astype("datetime64[Y]").astype(int) + 1970
-    case_numbers = {
-        case_type: _fmt(f"{{}}{case_type}{{:06d}}", year, rng.integers(1, 20_000, b))
-        for case_type in ("CF", "CM", "CT")
-    }
-    case_type = _STATUTE_CASE[statute]
-    case_number = np.full(c, "", dtype=object)
-    for kind, numbers in case_numbers.items():
-        case_number = np.where(case_type == kind, numbers[booking], case_number)
     return {
         "booking_id": booking,
         "sequence": sequence,
@@ -390,9 +380,42 @@ def _charges(rng: np.random.Generator, bookings: dict[str, np.ndarray]) -> dict[
         "disposition": disposition,
         "bond_amount": bond_amount,
         "bond_type": bond_type,
-        "case_number": case_number.astype(object),
+        "case_number": _case_numbers(rng, bookings["booked_at"], booking, statute),
         "_serious": _STATUTE_SERIOUS[statute],  # underscore: for status rules only, never written
     }
+
+
+def _dispositions(rng: np.random.Generator, level: np.ndarray, booked_at: np.ndarray) -> np.ndarray:
+    """Cases close over months: pending fades with time since booking; holds have no disposition.
+
+    Dismissals are common because Wisconsin pleas often dismiss counts and read them in.
+    """
+    c = len(level)
+    days_open = (_AS_OF_S - booked_at.astype(np.int64)) / _DAY
+    pending = rng.random(c) < 0.03 + 0.97 * np.exp(-days_open / 150.0)
+    outcome = rng.random(c)
+    disposition = np.where(
+        outcome < 0.52,
+        Disposition.CONVICTED.value,
+        np.where(outcome < 0.955, Disposition.DISMISSED.value, Disposition.ACQUITTED.value),
+    )
+    disposition = np.where(pending, Disposition.PENDING.value, disposition)
+    hold = level == ChargeLevel.CIVIL_HOLD.value
+    return np.where(hold, Disposition.UNKNOWN.value, disposition).astype(object)
+
+
+def _case_numbers(
+    rng: np.random.Generator, booked_at: np.ndarray, booking: np.ndarray, statute: np.ndarray
+) -> np.ndarray:
+    """CCAP-style case numbers (2024CF001234): one felony, one misdemeanour and one traffic case per
+    booking, each charge filed in the one its statute belongs to; holds have none."""
+    year = booked_at.astype("datetime64[Y]").astype(int) + 1970
+    case_type = _STATUTE_CASE[statute]
+    case_number = np.full(len(booking), "", dtype=object)
+    for kind in ("CF", "CM", "CT"):
+        numbers = _fmt(f"{{}}{kind}{{:06d}}", year, rng.integers(1, 20_000, len(booked_at)))
+        case_number = np.where(case_type == kind, numbers[booking], case_number)
+    return case_number.astype(object)
 
 
 def _bonds(
