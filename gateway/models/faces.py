@@ -182,6 +182,9 @@ class MatchRequest(models.Model):
         MatchEvaluation, null=True, blank=True, on_delete=models.PROTECT, related_name="searches"
     )
     label = models.CharField(max_length=100, blank=True)
+    release_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Audit entry of the release of the confirmed candidate."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

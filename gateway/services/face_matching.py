@@ -53,6 +53,7 @@ from gateway.services.gallery import (
     gallery_snapshot_create,
     mugshots_eligible,
 )
+from gateway.services.releases import Release, ReleaseStatus, release_records
 from matching.evaluation import evaluation_run, fpir_at_distance
 from matching.exceptions import MatchingError
 from policies.services import decide, key_store_load, policy_set_get
@@ -63,6 +64,7 @@ __all__ = [
     "examiner_review_record",
     "match_candidates_list",
     "match_discovery_bundle",
+    "match_release",
     "match_request_submit",
     "matching_evaluate",
     "matching_evaluation_current",
@@ -499,6 +501,52 @@ def examiner_review_record(
     return review
 
 
+# -------------------------------------------------------------------------------------------- release
+
+
+def match_release(*, match_request_id: int, requester: User) -> Release:
+    """Release the confirmed candidate's booking to the requester, through the single release path.
+
+    Only after an examiner confirmed a candidate (FR-02), only to the person who asked, and only under
+    the request's own recipient, purpose and case (FR-10): the release path re-decides it with the
+    booking loaded from the database, applies the agreement's field rules and audits it. The examiner
+    is the second person the agreement's human-review obligation asks for.
+    """
+    match = MatchRequest.objects.select_related("requester").get(pk=match_request_id)
+    if match.requester_id != requester.pk:
+        raise FaceMatchingError(
+            "only the requester may receive this result", code=FaceMatchingErrorCode.WRONG_STATE
+        )
+    if match.status not in (MatchStatus.CONFIRMED, MatchStatus.RELEASED):
+        raise FaceMatchingError(
+            f"request is {match.status}; nothing confirmed to release",
+            code=FaceMatchingErrorCode.WRONG_STATE,
+        )
+    review = match.reviews.select_related("candidate__booking", "examiner").latest("pk")
+    booking = review.candidate.booking if review.candidate else None
+    numbers = [booking.booking_number] if booking is not None else []
+    release = release_records(
+        request={
+            "recipient": match.recipient,
+            "on_behalf_of": match.on_behalf_of,
+            "purpose": match.purpose,
+            "case_number": match.case_number,
+            "offense_statute": match.offense_statute,
+            "narrative": match.narrative,
+            "mode": match.mode,
+            "documents": [],
+        },
+        booking_numbers=numbers,
+        requested_by=requester.get_username(),
+        reviewed_by=review.examiner.get_username(),
+    )
+    if release.status == ReleaseStatus.RELEASED:
+        match.status = MatchStatus.RELEASED
+        match.release_id = release.release_id
+        match.save(update_fields=["status", "release_id"])
+    return release
+
+
 # ----------------------------------------------------------------------------------------- disclosure
 
 
@@ -540,6 +588,7 @@ def match_discovery_bundle(*, case_number: str) -> dict[str, Any]:
                     else None
                 ),
                 "probe_sha256": match.probe_sha256,
+                "release_id": match.release_id,
                 "candidates": [
                     {
                         "rank": c.rank,

@@ -26,6 +26,7 @@ from gateway.services.face_matching import (
     examiner_review_record,
     match_candidates_list,
     match_discovery_bundle,
+    match_release,
     match_request_submit,
     matching_evaluate,
 )
@@ -309,3 +310,35 @@ def test_a_sample_face_probe_finds_its_gallery_match_first_with_the_real_models(
     assert match.status == MatchStatus.PENDING_REVIEW
     best = FaceTemplate.objects.get(pk=match.candidates.get(rank=1).template_id)
     assert best.person.last_name == "sample3"
+
+
+def test_only_a_confirmed_candidate_is_released_and_only_to_the_requester(
+    people, requester, examiner
+) -> None:
+    matching_evaluate(replicates=20)
+    person_id, centre = list(people.items())[11]
+    match = submit(requester, centre + 0.002)
+    with pytest.raises(FaceMatchingError) as early:
+        match_release(match_request_id=match.pk, requester=requester)
+    assert early.value.code == FaceMatchingErrorCode.WRONG_STATE
+    first = match.candidates.get(rank=1)
+    examiner_review_record(
+        match_request_id=match.pk,
+        examiner=examiner,
+        decision="confirmed",
+        candidate=first.pseudonym,
+        rationale="Same ear helix, same nasal profile and the same mole below the right eye.",
+    )
+    with pytest.raises(FaceMatchingError):
+        match_release(match_request_id=match.pk, requester=examiner)
+    release = match_release(match_request_id=match.pk, requester=requester)
+    assert release.status == "released"
+    assert [r["booking_number"] for r in release.records] == [first.booking.booking_number]
+    assert release.records[0]["person"]["last_name"] == "p11"
+    assert LEAD_LABEL in release.labels
+    match.refresh_from_db()
+    assert match.status == MatchStatus.RELEASED
+    entry = AuditEntry.objects.get(pk=match.release_id)
+    assert entry.action == "release"
+    assert entry.booking_numbers == [first.booking.booking_number]
+    assert FaceTemplate.objects.get(pk=first.template_id).person_id == person_id
