@@ -322,6 +322,7 @@ def test_only_a_confirmed_candidate_is_released_and_only_to_the_requester(
         match_release(match_request_id=match.pk, requester=requester)
     assert early.value.code == FaceMatchingErrorCode.WRONG_STATE
     first = match.candidates.get(rank=1)
+    assert first.booking is not None
     examiner_review_record(
         match_request_id=match.pk,
         examiner=examiner,
@@ -338,6 +339,7 @@ def test_only_a_confirmed_candidate_is_released_and_only_to_the_requester(
     assert LEAD_LABEL in release.labels
     match.refresh_from_db()
     assert match.status == MatchStatus.RELEASED
+    assert match.release_id is not None
     entry = AuditEntry.objects.get(pk=match.release_id)
     assert entry.action == "release"
     assert entry.booking_numbers == [first.booking.booking_number]
