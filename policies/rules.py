@@ -206,6 +206,7 @@ class RequestView:
     recipient_ori: str
     has_on_behalf_of: bool
     on_behalf_of_type: str | None
+    on_behalf_of_name: str
     purpose: str
     case_number: str
     offense_statute: str
@@ -251,6 +252,7 @@ def request_view(request: Mapping[str, Any]) -> RequestView | str:
         recipient_ori=_text(recipient.get("ori")),
         has_on_behalf_of="on_behalf_of" in request,
         on_behalf_of_type=_text(behalf.get("type")) if behalf is not None else None,
+        on_behalf_of_name=_text(behalf.get("name")) if behalf is not None else "",
         purpose=_text(request.get("purpose")),
         case_number=_text(request.get("case_number")),
         offense_statute=_text(request.get("offense_statute")),
@@ -293,12 +295,7 @@ def _immigration_reasons(view: RequestView) -> list[Reason]:
         reasons.append(
             reason(ReasonCode.DENY_IMMIGRATION_PURPOSE, f"purpose {view.purpose} is refused")
         )
-    involved = (
-        immigration_purpose
-        or view.recipient_type == RecipientType.FEDERAL_IMMIGRATION
-        or view.on_behalf_of_type == RecipientType.FEDERAL_IMMIGRATION
-    )
-    if not involved:
+    if not immigration_involved(view):
         return reasons
     forms = sorted(
         _text(d.get("form")) or _text(d.get("kind"))
@@ -323,11 +320,21 @@ def _immigration_reasons(view: RequestView) -> list[Reason]:
     return reasons
 
 
+def _immigration_paper(document: Mapping[str, Any]) -> bool:
+    return (
+        document.get("kind") == DocumentKind.DETAINER
+        or _text(document.get("form")).upper() in ADMINISTRATIVE_FORMS
+    )
+
+
 def immigration_involved(view: RequestView) -> bool:
+    """Front, side or back door (IM-11): DHS as recipient or principal, an immigration purpose, or
+    immigration paperwork (a detainer, an I-200/I-205/I-247A …) attached by anyone at all."""
     return (
         view.purpose.split(".")[0] == IMMIGRATION_PURPOSE_ROOT
         or view.recipient_type == RecipientType.FEDERAL_IMMIGRATION
         or view.on_behalf_of_type == RecipientType.FEDERAL_IMMIGRATION
+        or any(_immigration_paper(document) for document in view.documents)
     )
 
 
@@ -377,12 +384,21 @@ def _keyword_reason(view: RequestView, policy_set: PolicySet) -> Reason | None:
     pattern = policy_set.keyword_pattern
     if pattern is None:
         return None
-    hits = sorted({m.group(0) for m in pattern.finditer(f"{view.purpose}\n{view.narrative}")})
+    text = "\n".join(
+        (
+            view.purpose,
+            view.narrative,
+            view.case_number,
+            view.recipient_name,
+            view.on_behalf_of_name,
+        )
+    )
+    hits = sorted({m.group(0) for m in pattern.finditer(text)})
     if not hits:
         return None
     return reason(
         ReasonCode.REVIEW_IMMIGRATION_KEYWORD,
-        f"immigration-enforcement terms in purpose or narrative: {', '.join(hits)}",
+        f"immigration-enforcement terms in the request: {', '.join(hits)}",
         flags=("immigration_keyword",),
     )
 

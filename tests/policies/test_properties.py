@@ -166,7 +166,7 @@ def test_the_permissive_set_can_permit_dhs_with_a_verified_warrant(permissive) -
     """Guards the property above against passing only because nothing is ever permitted."""
     request = copy.deepcopy(POLICE_REQUEST)
     request.update(
-        recipient={"type": "federal_immigration", "name": "HSI"},
+        recipient={"type": "federal_immigration", "name": "Field Office 7"},
         purpose="court.proceedings",
         documents=[{"kind": "court_order", "signed_by_judge": True, "verified_by": ["a", "b"]}],
     )

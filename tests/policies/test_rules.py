@@ -223,7 +223,7 @@ def test_immigration_origin_requests_never_get_sensitive_fields(tmp_path, keys) 
     warrant = {"kind": "judicial_warrant", "signed_by_judge": True, "verified_by": ["a", "b"]}
     request = request_with(
         POLICE_REQUEST,
-        recipient={"type": "federal_immigration", "name": "HSI"},
+        recipient={"type": "federal_immigration", "name": "Field Office 7"},
         purpose="court.proceedings",
         documents=[warrant],
     )
@@ -233,6 +233,8 @@ def test_immigration_origin_requests_never_get_sensitive_fields(tmp_path, keys) 
     assert "address" not in record["person"]
     assert "released_at" not in record
     assert "custody_status" not in record
+    named = request_with(request, recipient={"type": "federal_immigration", "name": "HSI Chicago"})
+    assert decide(request=named, policy_set=policy_set, keys=keys, now=NOW).effect is Effect.REVIEW
     request["documents"] = []
     assert decide(request=request, policy_set=policy_set, keys=keys, now=NOW).effect is Effect.DENY
 
