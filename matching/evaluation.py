@@ -59,6 +59,8 @@ class GroupRates:
     fpir: float | None
     fpir_ci: tuple[float, float] | None
     small_cell: bool
+    # Investigation mode (NIST FRTE, threshold zero): the mate is not the first candidate.
+    rank1_miss_rate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ def _row(rates: GroupRates) -> dict[str, Any]:
         "fpir": rates.fpir,
         "fpir_ci": list(rates.fpir_ci) if rates.fpir_ci else None,
         "small_cell": rates.small_cell,
+        "rank1_miss_rate": rates.rank1_miss_rate,
     }
 
 
@@ -150,6 +153,7 @@ def fpir_at_distance(*, nonmated_best_distances: Sequence[float], distance: floa
 class _Outcomes:
     mated_rows: npt.NDArray[np.intp]  # probe row per mated search
     misses: npt.NDArray[np.bool_]
+    rank1_misses: npt.NDArray[np.bool_]
     nonmated_rows: npt.NDArray[np.intp]
     false_hits: npt.NDArray[np.bool_]
     best_nonmate: npt.NDArray[np.float64]
@@ -198,6 +202,7 @@ def evaluation_run(
         false_hits=outcomes.false_hits,
         rng=rng,
         replicates=replicates,
+        rank1_misses=outcomes.rank1_misses,
     )
     group_rates: list[GroupRates] = []
     ratios: list[RatioSummary] = []
@@ -253,12 +258,14 @@ def _search_all(
     gallery = np.asarray(sorted(gallery_rows), dtype=np.int64)
     index = GalleryIndex.build(ids=gallery, descriptors=descriptors[gallery])
     misses = np.zeros(len(mated), dtype=bool)
+    rank1_misses = np.zeros(len(mated), dtype=bool)
     for i, row in enumerate(mated):
         hit = index.search(probe=descriptors[row], k=list_size)
         misses[i] = not any(
             subject_ids[g] == subject_ids[row] and d < threshold
             for g, d in zip(hit.ids, hit.distances, strict=True)
         )
+        rank1_misses[i] = not hit.ids or subject_ids[hit.ids[0]] != subject_ids[row]
     false_hits = np.zeros(len(nonmated), dtype=bool)
     best = np.full(len(nonmated), math.inf)
     for i, row in enumerate(nonmated):
@@ -269,6 +276,7 @@ def _search_all(
     return _Outcomes(
         mated_rows=np.asarray(mated, dtype=np.intp),
         misses=misses,
+        rank1_misses=rank1_misses,
         nonmated_rows=np.asarray(nonmated, dtype=np.intp),
         false_hits=false_hits,
         best_nonmate=best,
@@ -302,6 +310,7 @@ def _rates(
     false_hits: npt.NDArray[np.bool_],
     rng: np.random.Generator,
     replicates: int,
+    rank1_misses: npt.NDArray[np.bool_] | None = None,
 ) -> GroupRates:
     fnir_samples = _bootstrap_means(misses, rng, replicates)
     fpir_samples = _bootstrap_means(false_hits, rng, replicates)
@@ -315,6 +324,9 @@ def _rates(
         fpir=float(false_hits.mean()) if false_hits.size else None,
         fpir_ci=_interval(fpir_samples) if false_hits.size else None,
         small_cell=min(misses.size, false_hits.size) < SMALL_CELL,
+        rank1_miss_rate=(
+            float(rank1_misses.mean()) if rank1_misses is not None and rank1_misses.size else None
+        ),
     )
 
 
@@ -343,6 +355,7 @@ def _attribute_rates(
                 false_hits=false_hits,
                 rng=rng,
                 replicates=replicates,
+                rank1_misses=outcomes.rank1_misses[mated_labels == label],
             )
         )
         if misses.size:

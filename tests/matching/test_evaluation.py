@@ -63,6 +63,7 @@ def test_rates_per_group_match_the_construction() -> None:
     by_group = {(r.attribute, r.group): r for r in report.groups}
     assert by_group["race", "A"].fnir == 0.0
     assert by_group["race", "B"].fnir == 1.0
+    assert by_group["race", "A"].rank1_miss_rate == 0.0
     assert by_group["race", "A"].fpir == 0.0
     assert by_group["race", "B"].fpir == 1.0
     assert report.overall.mated_searches == 40
@@ -79,6 +80,12 @@ def test_rates_per_group_match_the_construction() -> None:
     assert fnir_race.material
 
 
+def strict_rank1(report: object) -> float:
+    value = report.overall.rank1_miss_rate  # type: ignore[attr-defined]
+    assert value is not None
+    return float(value)
+
+
 def test_threshold_and_list_size_change_the_outcome() -> None:
     descriptors, subjects, enrolled, groups = _population(np.random.default_rng(2))
     lenient = evaluation_run(
@@ -91,6 +98,7 @@ def test_threshold_and_list_size_change_the_outcome() -> None:
         replicates=50,
     )
     assert lenient.overall.fnir == 0.0  # 1.5 apart is now under the threshold
+    assert strict_rank1(lenient) <= 0.5
     strict = evaluation_run(
         descriptors=descriptors,
         subject_ids=subjects,
@@ -102,6 +110,8 @@ def test_threshold_and_list_size_change_the_outcome() -> None:
     )
     assert strict.overall.fnir == 1.0
     assert strict.overall.fpir == 0.0
+    # the threshold does not change who comes first: investigation-mode misses stay the same
+    assert strict_rank1(strict) == strict_rank1(lenient)
 
 
 def test_similar_groups_are_not_flagged_material() -> None:

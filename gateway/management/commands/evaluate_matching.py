@@ -50,7 +50,7 @@ class Command(BaseCommand):
         )
         report = evaluation.report
         columns = ["attribute", "group", "mated_searches", "nonmated_searches", "fnir", "fnir_ci",
-                   "fpir", "fpir_ci", "small_cell"]  # fmt: skip
+                   "fpir", "fpir_ci", "rank1_miss_rate", "small_cell"]  # fmt: skip
         self.stdout.write(
             f"evaluation {evaluation.pk}: {evaluation.model_id} threshold {evaluation.threshold} "
             f"list {evaluation.list_size}, gallery {report['gallery_size']}: "
