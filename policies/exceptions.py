@@ -12,7 +12,6 @@ __all__ = [
     "KeyStoreError",
     "PolicyError",
     "PolicyErrorCode",
-    "PolicyLoadError",
     "TokenRevealError",
 ]
 
@@ -37,16 +36,6 @@ class PolicyError(Exception):
         super().__init__(message)
         if code is not None:
             self.code = code
-
-
-class PolicyLoadError(PolicyError):
-    """The policy files are invalid; ``problems`` lists every problem found, not just the first."""
-
-    code = PolicyErrorCode.POLICY_INVALID
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems) or "invalid policies")
-        self.problems = problems
 
 
 class KeyStoreError(PolicyError):

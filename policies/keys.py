@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import os
@@ -155,8 +154,3 @@ def key_file_rotate(*, path: Path) -> str:
     encoded[key_id] = _new_key()
     _write_private(path, {"current": key_id, "keys": encoded})
     return key_id
-
-
-def fingerprint(raw: bytes) -> str:
-    """Short public fingerprint of a key (for logs); never the key itself."""
-    return hashlib.sha256(b"fingerprint\x00" + raw).hexdigest()[:12]

@@ -564,8 +564,9 @@ def _non_conviction(record: Mapping[str, Any], now: datetime) -> bool:
     charges = record.get("charges") or []
     pending = False
     for charge in charges:
-        disposition = _text(charge.get("disposition") if isinstance(charge, Mapping) else "")
-        disposition = disposition.casefold()
+        if not isinstance(charge, Mapping):
+            continue  # an unreadable charge proves nothing either way
+        disposition = _text(charge.get("disposition")).casefold()
         if disposition.startswith(_CONVICTED):
             return False
         pending = pending or disposition in _PENDING
