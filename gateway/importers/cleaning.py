@@ -11,6 +11,7 @@ import ast
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from gateway.models.records import ChargeLevel, Disposition, Sex
@@ -47,10 +48,15 @@ _SPACES = re.compile(r"\s+")
 def text(value: str | None) -> str:
     """Trim, collapse inner whitespace (including the narrow no-break spaces of Tableau exports), and read
     pandas' `nan`, `None`, `Null` and friends as empty."""
-    if value is None:
+    if not value:
         return ""
-    cleaned = _SPACES.sub(" ", value.replace("\u202f", " ").replace("\xa0", " ")).strip()
-    return "" if cleaned.lower() in _EMPTY_MARKERS else cleaned
+    if "  " in value or "\u202f" in value or "\xa0" in value or "\n" in value or "\t" in value:
+        cleaned = _SPACES.sub(" ", value.replace("\u202f", " ").replace("\xa0", " ")).strip()
+    else:
+        cleaned = value.strip()  # the common case, without a regular expression
+    if len(cleaned) <= 5 and cleaned.lower() in _EMPTY_MARKERS:
+        return ""
+    return cleaned
 
 
 def integer_text(value: str) -> str:
@@ -122,19 +128,13 @@ def statute_clean(value: str) -> tuple[str, bool]:
     return cleaned, False
 
 
-_TEXT_ZONES = {
-    "UTC": 0,
-    "GMT": 0,
-    "Z": 0,
-    "EST": -5,
-    "EDT": -4,
-    "CST": -6,
-    "CDT": -5,
-    "MST": -7,
-    "MDT": -6,
-    "PST": -8,
-    "PDT": -7,
-}
+_TEXT_ZONES: dict[str, tzinfo] = {
+    name: timezone(timedelta(hours=hours))
+    for name, hours in {
+        "UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
+        "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    }.items()
+}  # fmt: skip
 _DT_PATTERNS = [
     # 8/19/20262:34 PM (glued), 8/19/2026 2:34 PM, 6/18/2026 11:01:53 PM, 08/22/2026 02:11 AM
     re.compile(
@@ -171,7 +171,7 @@ def _zone(raw: str | None, default: tzinfo) -> tzinfo:
     if upper in _TEXT_ZONES:
         # Taken literally: "EST" is UTC-5 even in July. A roster that writes EST all year is wrong in summer,
         # but an importer that second-guesses a stated zone would be wrong whenever the roster is right.
-        return timezone(timedelta(hours=_TEXT_ZONES[upper]))
+        return _TEXT_ZONES[upper]
     match = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", raw)
     if match:
         sign = -1 if match.group(1) == "-" else 1
@@ -327,6 +327,7 @@ _PROHIBITED = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def is_prohibited_column(name: str) -> bool:
     """Whether a column carries citizenship, immigration status or place of birth and must be dropped."""
     return bool(_PROHIBITED.search(name.replace("_", " ")))

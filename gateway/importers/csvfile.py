@@ -100,7 +100,8 @@ class CsvTable:
         """Columns present in the file that are never stored (citizenship, immigration, place of birth)."""
         return tuple(column for column in self.header if is_prohibited_column(column))
 
-    def _open(self) -> Iterator[list[str]]:
+    def _open(self) -> Iterator[tuple[int, list[str]]]:
+        """(line the record starts on, cells), using csv's own count of physical lines read."""
         if not self.path.is_file():
             raise unreadable(f"{self.path} is not a readable file.", path=str(self.path))
         if self.path.stat().st_size == 0:
@@ -109,7 +110,11 @@ class CsvTable:
             with self.path.open(
                 encoding=self.encoding, errors="surrogateescape", newline=""
             ) as handle:
-                yield from csv.reader(handle, delimiter=self.delimiter)
+                reader = csv.reader(handle, delimiter=self.delimiter)
+                end = 0
+                for cells in reader:
+                    yield end + 1, cells
+                    end = reader.line_num
         except LookupError:
             raise unreadable(
                 f"Unknown encoding {self.encoding!r}.", encoding=self.encoding
@@ -134,26 +139,23 @@ class CsvTable:
 
     def __iter__(self) -> Iterator[CsvRecord | RowRejection]:
         reader = self._open()
-        line_end = 0
         if self.fieldnames is None:
-            header = next(reader, None)
-            if header is None:
+            first = next(reader, None)
+            if first is None:
                 raise unreadable(f"{self.path} has no header row.", path=str(self.path))
-            self.header_check(header)
-            line_end = 1 + sum(cell.count("\n") for cell in header)
+            self.header_check(first[1])
         else:
             self.header_check(self.fieldnames)
-        width = len(self.header)
-        for cells in reader:
-            line = line_end + 1
-            line_end += 1 + sum(cell.count("\n") for cell in cells)
-            if not any(cell.strip() for cell in cells):
+        header = self.header
+        width = len(header)
+        for line, cells in reader:
+            if not any(cells):
                 continue  # blank lines are layout, not rows
             rejection = self._cells_check(line=line, cells=cells, width=width)
             if rejection is not None:
                 yield rejection
                 continue
-            yield CsvRecord(line=line, cells=dict(zip(self.header, cells, strict=True)))
+            yield CsvRecord(line=line, cells=dict(zip(header, cells, strict=True)))
 
     def _cells_check(self, *, line: int, cells: list[str], width: int) -> RowRejection | None:
         if len(cells) != width:
@@ -164,6 +166,8 @@ class CsvTable:
                 value=_shown(joined[:200]),
                 reason=f"{len(cells)} cells where the header has {width} (a cut-off or misquoted line)",
             )
+        if not _SURROGATE.search("".join(cells)):
+            return None
         for column, cell in zip(self.header, cells, strict=True):
             if _SURROGATE.search(cell):
                 return RowRejection(
