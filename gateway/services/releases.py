@@ -164,6 +164,8 @@ def release_records(
     human review, ``reviewed_by`` must name someone other than ``requested_by`` or the answer is
     ``pending_review``. Any error while loading or deciding is a deny, audited with its error code.
     """
+    if isinstance(booking_numbers, str):  # a bare string is one number, not a list of characters
+        booking_numbers = [booking_numbers]
     numbers = [str(n) for n in booking_numbers][: MAX_BOOKINGS_PER_RELEASE + 1]
     decision: Decision | None = None
     error_code = ""

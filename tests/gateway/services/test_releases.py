@@ -166,6 +166,18 @@ def test_permitted_release_is_transformed_and_audited(bookings) -> None:
     assert entry.reasons[0]["rule"] == "CJ-07"
 
 
+def test_release_query_budget_and_bare_string(bookings, django_assert_max_num_queries) -> None:
+    numbers = [b.booking_number for b in bookings.values()]
+    with django_assert_max_num_queries(8):  # 2 export queries, savepoints, 1 audit insert
+        release_records(
+            request=POLICE, booking_numbers=numbers, requested_by="det", reviewed_by="clerk"
+        )
+    single = release_records(
+        request=POLICE, booking_numbers="B1", requested_by="det", reviewed_by="clerk"
+    )
+    assert [r["booking_number"] for r in single.records] == ["B1"]
+
+
 def test_inline_records_from_the_requester_are_ignored(bookings) -> None:
     forged = {
         "booking_number": "B9",
