@@ -676,8 +676,13 @@ def evaluate(
     policy_set: PolicySet,
     keys: KeyStore | None,
     now: datetime,
+    reviewed_by: str | None = None,
 ) -> Decision:
-    """Apply guardrails, forbids, the agreement and its legal basis; transform what may leave."""
+    """Apply guardrails, forbids, the agreement and its legal basis; transform what may leave.
+
+    ``reviewed_by`` names the person who reviewed a request the keyword backstop sent to review; it
+    never softens a deny, and it comes from the caller (the gateway), never from the request JSON.
+    """
     if not policy_set.valid:
         problem = reason(
             ReasonCode.DENY_POLICY_INVALID,
@@ -715,7 +720,7 @@ def evaluate(
     if any(r.effect is Effect.DENY for r in reasons):
         return _deny(reasons, policy_set, excluded, flags)
     rules = _effective_rules(view, item, policy_set)
-    if keyword is not None:
+    if keyword is not None and not (reviewed_by or "").strip():
         return Decision(
             effect=Effect.REVIEW,
             reasons=(keyword,),
@@ -725,7 +730,7 @@ def evaluate(
             policy_version=policy_set.version,
             flags=flags,
         )
-    return _permit(view, agreement, item, rules, eligible, excluded, policy_set, keys)
+    return _permit(view, agreement, item, rules, eligible, excluded, policy_set, keys, keyword)
 
 
 def _permit(
@@ -737,6 +742,7 @@ def _permit(
     excluded: dict[str, int],
     policy_set: PolicySet,
     keys: KeyStore | None,
+    keyword: Reason | None,
 ) -> Decision:
     try:
         if keys is None:
@@ -749,17 +755,20 @@ def _permit(
     except KeyStoreError as exc:
         return _deny([reason(ReasonCode.DENY_KEY_MISSING, str(exc))], policy_set, excluded, ())
     released = tuple(plan.apply_many(eligible))
+    permit = reason(
+        ReasonCode.PERMIT_AGREEMENT,
+        f"agreement {agreement.id} permits {view.purpose} for this recipient; "
+        f"{len(released)} record(s) released"
+        + (" after review of the keyword flag" if keyword is not None else ""),
+    )
     return Decision(
         effect=Effect.PERMIT,
-        reasons=(
-            reason(
-                ReasonCode.PERMIT_AGREEMENT,
-                f"agreement {agreement.id} permits {view.purpose} for this recipient; "
-                f"{len(released)} record(s) released",
-            ),
+        reasons=(keyword, permit) if keyword is not None else (permit,),
+        obligations=_obligations(
+            item, agreement, rules, human_review=keyword is not None, key_id=key_id
         ),
-        obligations=_obligations(item, agreement, rules, human_review=False, key_id=key_id),
         excluded=excluded,
         released=released,
         policy_version=policy_set.version,
+        flags=keyword.flags if keyword is not None else (),
     )

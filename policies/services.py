@@ -45,15 +45,23 @@ def decide(
     policy_set: PolicySet,
     keys: KeyStore | None,
     now: datetime | None = None,
+    reviewed_by: str | None = None,
 ) -> Decision:
     """Decide one release request and, when permitted, return the transformed records.
+
+    ``reviewed_by``: the person (not the requester; the caller checks) who reviewed a request the
+    keyword backstop flagged. Without it such a request answers ``review``; it never lifts a deny.
 
     Any exception inside evaluation becomes a deny with reason ``DENY_ENGINE_ERROR``: a fault must
     never release data, and the caller still gets a decision it can audit.
     """
     try:
         return evaluate(
-            request=request, policy_set=policy_set, keys=keys, now=now or datetime.now(tz=UTC)
+            request=request,
+            policy_set=policy_set,
+            keys=keys,
+            now=now or datetime.now(tz=UTC),
+            reviewed_by=reviewed_by,
         )
     except (
         Exception
@@ -196,7 +204,11 @@ def _run_file(path: Path, policy_set: PolicySet, keys: KeyStore) -> list[PolicyT
     for index, case in enumerate(cases):
         name = str(case.get("name") or f"case {index + 1}")
         decision = decide(
-            request=_case_request(defaults, case), policy_set=policy_set, keys=keys, now=now
+            request=_case_request(defaults, case),
+            policy_set=policy_set,
+            keys=keys,
+            now=now,
+            reviewed_by=case.get("reviewed_by"),
         )
         failures = _check(decision, case.get("expect") or {})
         results.append(PolicyTestResult(str(path), name, not failures, "; ".join(failures)))

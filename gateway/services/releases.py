@@ -86,7 +86,9 @@ def _keys() -> KeyStore | None:
         return None  # decide() then denies any permit with DENY_KEY_MISSING
 
 
-def _decide(request: Mapping[str, Any], booking_numbers: Sequence[str]) -> Decision:
+def _decide(
+    request: Mapping[str, Any], booking_numbers: Sequence[str], reviewer: str | None
+) -> Decision:
     """Export from the database and decide. Inline ``records`` from the caller are never trusted."""
     policy_request = dict(request)
     policy_request["records"] = booking_export(booking_numbers=booking_numbers)
@@ -94,7 +96,16 @@ def _decide(request: Mapping[str, Any], booking_numbers: Sequence[str]) -> Decis
         request=policy_request,
         policy_set=policy_set_get(dirs=[Path(d) for d in settings.POLICY_DIRS]),
         keys=_keys(),
+        reviewed_by=reviewer,
     )
+
+
+def _reviewer(requested_by: str, reviewed_by: str | None) -> str | None:
+    """A review counts only if someone other than the requester did it (two-person rule)."""
+    reviewer = (reviewed_by or "").strip()
+    if not reviewer or reviewer.casefold() == requested_by.strip().casefold():
+        return None
+    return reviewer
 
 
 def _audit(
@@ -141,14 +152,6 @@ def _audit(
     return entry
 
 
-def _review_pending(decision: Decision, requested_by: str, reviewed_by: str | None) -> bool:
-    """Obligation ``human_review_required``: a second person, not the requester, must have approved."""
-    if not decision.obligations.human_review_required:
-        return False
-    reviewer = (reviewed_by or "").strip().casefold()
-    return not reviewer or reviewer == requested_by.strip().casefold()
-
-
 @transaction.atomic
 def release_records(
     *,
@@ -161,19 +164,21 @@ def release_records(
 
     ``request`` is the documented policy request (recipient, on_behalf_of, purpose, case_number, …)
     without records: the records are always loaded here, from the database. If the decision obliges
-    human review, ``reviewed_by`` must name someone other than ``requested_by`` or the answer is
-    ``pending_review``. Any error while loading or deciding is a deny, audited with its error code.
+    human review, or the keyword backstop flagged the request, ``reviewed_by`` must name someone
+    other than ``requested_by`` or the answer is ``pending_review``. Any error while loading or
+    deciding is a deny, audited with its error code.
     """
     if isinstance(booking_numbers, str):  # a bare string is one number, not a list of characters
         booking_numbers = [booking_numbers]
     numbers = [str(n) for n in booking_numbers][: MAX_BOOKINGS_PER_RELEASE + 1]
+    reviewer = _reviewer(requested_by, reviewed_by)
     decision: Decision | None = None
     error_code = ""
     try:
         if len(numbers) > MAX_BOOKINGS_PER_RELEASE:
             raise ValueError(f"more than {MAX_BOOKINGS_PER_RELEASE} bookings in one release")
         with transaction.atomic():
-            decision = _decide(request, numbers)
+            decision = _decide(request, numbers, reviewer)
     # Fail closed: the release path must answer (and audit) a deny rather than crash or leak.
     except Exception as exc:
         logger.exception("release failed; denying")
@@ -182,11 +187,11 @@ def release_records(
     released: tuple[dict[str, Any], ...] = ()
     extra: dict[str, Any] = {}
     if decision is not None and decision.effect is Effect.PERMIT:
-        if _review_pending(decision, requested_by, reviewed_by):
+        if decision.obligations.human_review_required and reviewer is None:
             effect, extra = str(ReleaseEffect.REVIEW), {"awaiting": "human_review"}
         else:
             released = decision.released
-            extra = {"reviewed_by": reviewed_by} if reviewed_by else {}
+            extra = {"reviewed_by": reviewer} if reviewer else {}
     entry = _audit(
         request=request,
         booking_numbers=numbers,

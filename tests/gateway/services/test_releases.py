@@ -253,6 +253,24 @@ def test_human_review_obligation_needs_a_second_person(bookings) -> None:
     assert AuditEntry.objects.get(pk=alone.release_id).effect == "review"
 
 
+def test_keyword_flag_needs_a_reviewer_other_than_the_requester(bookings) -> None:
+    flagged = {**POLICE, "narrative": POLICE["narrative"] + " Detainer lodged by ICE."}
+    pending = release_records(
+        request=flagged, booking_numbers=["B1"], requested_by="det", reviewed_by="det"
+    )
+    assert pending.status is ReleaseStatus.PENDING_REVIEW
+    assert AuditEntry.objects.get(pk=pending.release_id).reasons[0]["flags"] == [
+        "immigration_keyword"
+    ]
+    cleared = release_records(
+        request=flagged, booking_numbers=["B1"], requested_by="det", reviewed_by="compliance"
+    )
+    assert cleared.status is ReleaseStatus.RELEASED
+    entry = AuditEntry.objects.get(pk=cleared.release_id)
+    assert entry.obligations["reviewed_by"] == "compliance"
+    assert [r["code"] for r in entry.reasons] == ["REVIEW_IMMIGRATION_KEYWORD", "PERMIT_AGREEMENT"]
+
+
 def test_vendor_gets_pseudonyms_and_no_non_conviction_records(bookings) -> None:
     result = release_records(request=VENDOR, booking_numbers=["B1", "B6"], requested_by="liaison")
     assert result.status is ReleaseStatus.RELEASED
