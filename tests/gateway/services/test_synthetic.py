@@ -281,6 +281,36 @@ def test_larger_run_extends_to_the_same_county_as_one_run() -> None:
 
 
 @pytest.mark.django_db
+def test_a_run_killed_mid_way_resumes_without_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks commit one by one: a crash loses only the chunk in flight, and the re-run completes it."""
+    from gateway.synthetic import rows, services
+
+    monkeypatch.setattr(rows, "PERSONS_PER_CHUNK", 64)  # many small chunks, so the crash is mid-run
+    monkeypatch.setattr(services, "PERSONS_PER_CHUNK", 64)
+    real_charges_write = services._charges_write
+    calls = []
+
+    def crash_on_third_chunk(*args: object) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("killed")
+        real_charges_write(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services, "_charges_write", crash_on_third_chunk)
+    with pytest.raises(RuntimeError, match="killed"):
+        county_generate(bookings=500, seed=13, source="killed")
+    written = Booking.objects.filter(source="killed").count()
+    assert 0 < written < 500
+    assert not Booking.objects.filter(source="killed", charges__isnull=True).exists()
+
+    monkeypatch.setattr(services, "_charges_write", real_charges_write)
+    resumed = county_generate(bookings=500, seed=13, source="killed")
+    assert (resumed.bookings_existing, resumed.bookings_created) == (written, 500 - written)
+    county_generate(bookings=500, seed=13, source="in-one-go")
+    assert _county_rows("killed") == _county_rows("in-one-go")
+
+
+@pytest.mark.django_db
 def test_ids_keep_working_for_ordinary_inserts_afterwards() -> None:
     county_generate(bookings=300, seed=4, source="ids")
     person = Person.objects.create(source="manual", source_key="1")
