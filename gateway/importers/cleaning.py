@@ -179,6 +179,19 @@ def _zone(raw: str | None, default: tzinfo) -> tzinfo:
     raise CellError(f"unknown time zone {raw!r}")
 
 
+def _iso_fast(cleaned: str, zone: tzinfo) -> datetime | None:
+    """`2017-11-07 00:40:24 EST` through the C ISO parser; None to fall back to the general patterns."""
+    try:
+        naive = datetime.fromisoformat(cleaned[:19])
+    except ValueError:
+        return None
+    rest = cleaned[19:].strip()
+    if not rest:
+        return naive.replace(tzinfo=zone)
+    named = _TEXT_ZONES.get(rest.upper())
+    return naive.replace(tzinfo=named) if named is not None else None
+
+
 def datetime_parse(value: str, *, zone: tzinfo) -> datetime | None:
     """Every date-time shape the rosters use, as an aware datetime; a bare date is midnight local time.
 
@@ -187,6 +200,10 @@ def datetime_parse(value: str, *, zone: tzinfo) -> datetime | None:
     cleaned = text(value)
     if not cleaned:
         return None
+    if len(cleaned) >= 19 and cleaned[4] == "-" and cleaned[10] in " T" and cleaned[13] == ":":
+        fast = _iso_fast(cleaned, zone)
+        if fast is not None:
+            return fast
     for pattern in _DT_PATTERNS:
         match = pattern.match(cleaned)
         if match:

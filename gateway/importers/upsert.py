@@ -60,13 +60,21 @@ def _groups(items: Sequence[UpsertItem]) -> dict[frozenset[str], list[UpsertItem
 
 
 def records_upsert(
-    *, model: type[Person] | type[Booking], source: str, items: Sequence[UpsertItem]
+    *,
+    model: type[Person] | type[Booking],
+    source: str,
+    items: Sequence[UpsertItem],
+    unchanged_ids: bool = True,
 ) -> dict[str, tuple[int, Status]]:
-    """Upsert `items` (unique keys) and return key -> (id, created/updated/unchanged)."""
+    """Upsert `items` (unique keys) and return key -> (id, created/updated/unchanged).
+
+    With `unchanged_ids=False` an unchanged row may come back with id 0, which saves PostgreSQL a lookup when
+    the caller only needs the ids of what it wrote (bookings, whose charges are replaced).
+    """
     if not items:
         return {}
     if connection.vendor == "postgresql":
-        return _pg_upsert(model=model, source=source, items=items)
+        return _pg_upsert(model=model, source=source, items=items, unchanged_ids=unchanged_ids)
     return _orm_upsert(model=model, source=source, items=items)
 
 
@@ -140,7 +148,11 @@ def _orm_upsert(
 
 
 def _pg_upsert(
-    *, model: type[Person] | type[Booking], source: str, items: Sequence[UpsertItem]
+    *,
+    model: type[Person] | type[Booking],
+    source: str,
+    items: Sequence[UpsertItem],
+    unchanged_ids: bool,
 ) -> dict[str, tuple[int, Status]]:
     table = model._meta.db_table
     columns = _columns(model)

@@ -99,7 +99,7 @@ def bookings_import(
         raise GatewayError(f"{path} does not exist.", code=GatewayErrorCode.IMPORT_FILE_UNREADABLE)
     run = _run_start(format_name=format_name, path=path)
     resumed_after = run.resume_line
-    writer = _BatchWriter(source=importer.source, run=run)
+    writer = _BatchWriter()
     completed = False
     try:
         rows = _progress(importer.parse(path), enabled=progress, total=_line_count(path, progress))
@@ -108,8 +108,8 @@ def bookings_import(
                 continue
             writer.add(row)
             if len(writer) >= batch_size:
-                writer.flush()
-        writer.flush()
+                _batch_commit(source=importer.source, run=run, batch=writer.take())
+        _batch_commit(source=importer.source, run=run, batch=writer.take())
         completed = True
     finally:
         _run_finish(run=run, completed=completed, error=sys.exc_info()[1])
@@ -311,11 +311,19 @@ class _Pending:
 
 
 @dataclass
-class _BatchWriter:
-    """Collects rows and writes them one batch per transaction, with the run's counts and resume line."""
+class _Batch:
+    """One batch's rows, handed from the reading side to the committing side."""
 
-    source: str
-    run: ImportRun
+    pending: list[_Pending]
+    rejections: list[RowRejection]
+    last_line: int
+    dropped: set[str]
+
+
+@dataclass
+class _BatchWriter:
+    """Collects rows, validated and hashed, until a batch is taken for commit."""
+
     pending: list[_Pending] = field(default_factory=list)
     rejections: list[RowRejection] = field(default_factory=list)
     last_line: int = 0
@@ -326,6 +334,11 @@ class _BatchWriter:
 
     def __len__(self) -> int:
         return len(self.pending) + len(self.rejections)
+
+    def take(self) -> _Batch:
+        batch = _Batch(self.pending, self.rejections, self.last_line, set(self.dropped))
+        self.pending, self.rejections = [], []
+        return batch
 
     def add(self, row: ParsedRow) -> None:
         self.last_line = max(self.last_line, row.line)
@@ -364,48 +377,50 @@ class _BatchWriter:
         )
         self.pending.append(_Pending(row=row, person_hash=person_hash, row_hash=row_hash))
 
-    def flush(self) -> None:
-        if not self.pending and not self.rejections:
-            return
-        with transaction.atomic():
-            counts = {"created": 0, "updated": 0, "unchanged": 0}
-            plain = [p for p in self.pending if not p.row.mugshots]
-            for status in _rows_write(source=self.source, rows=plain).values():
-                counts[status] += 1
-            for pending in self.pending:
-                if pending.row.mugshots:
-                    outcome = _row_with_mugshots_write(source=self.source, pending=pending)
-                    if isinstance(outcome, RowRejection):
-                        self.rejections.append(outcome)
-                    else:
-                        counts[outcome] += 1
-            ImportRejection.objects.bulk_create(
-                [
-                    ImportRejection(
-                        run=self.run,
-                        line=r.line,
-                        field=r.field[:100],
-                        value=r.value,
-                        reason=r.reason[:300],
-                    )
-                    for r in self.rejections
-                ]
-            )
-            run = self.run
-            run.created += counts["created"]
-            run.updated += counts["updated"]
-            run.unchanged += counts["unchanged"]
-            run.rejected += len(self.rejections)
-            run.read = run.created + run.updated + run.unchanged + run.rejected
-            run.resume_line = max(run.resume_line, self.last_line)
-            run.dropped_fields = sorted(set(run.dropped_fields) | self.dropped)
-            run.save(
-                update_fields=[
-                    "created", "updated", "unchanged", "rejected", "read", "resume_line", "dropped_fields"
-                ]
-            )  # fmt: skip
-        self.pending.clear()
-        self.rejections.clear()
+
+def _batch_commit(*, source: str, run: ImportRun, batch: _Batch) -> None:
+    """Write one batch and advance the run's counts and resume line, all in one transaction."""
+    if not batch.pending and not batch.rejections:
+        return
+    with transaction.atomic():
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        plain = [p for p in batch.pending if not p.row.mugshots]
+        for status in _rows_write(source=source, rows=plain).values():
+            counts[status] += 1
+        rejections = list(batch.rejections)
+        for pending in batch.pending:
+            if pending.row.mugshots:
+                outcome = _row_with_mugshots_write(source=source, pending=pending)
+                if isinstance(outcome, RowRejection):
+                    rejections.append(outcome)
+                else:
+                    counts[outcome] += 1
+        ImportRejection.objects.bulk_create(
+            [
+                ImportRejection(
+                    run=run, line=r.line, field=r.field[:100], value=r.value, reason=r.reason[:300]
+                )
+                for r in rejections
+            ]
+        )
+        run.created += counts["created"]
+        run.updated += counts["updated"]
+        run.unchanged += counts["unchanged"]
+        run.rejected += len(rejections)
+        run.read = run.created + run.updated + run.unchanged + run.rejected
+        run.resume_line = max(run.resume_line, batch.last_line)
+        run.dropped_fields = sorted(set(run.dropped_fields) | batch.dropped)
+        run.save(
+            update_fields=[
+                "created",
+                "updated",
+                "unchanged",
+                "rejected",
+                "read",
+                "resume_line",
+                "dropped_fields",
+            ]
+        )
 
 
 def _row_with_mugshots_write(*, source: str, pending: _Pending) -> str | RowRejection:
@@ -462,6 +477,7 @@ def _rows_write(*, source: str, rows: Sequence[_Pending]) -> dict[str, str]:
             )
             for p in rows
         ],
+        unchanged_ids=False,
     )
     changed = [p for p in rows if bookings[p.row.booking_key][1] != "unchanged"]
     charges_replace(
