@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from policies.exceptions import KeyStoreError
 from policies.keys import KeyStore
 from policies.loader import IMMIGRATION_PURPOSE_ROOT, purpose_tighten, statute_key
 from policies.model import Agreement, AgreementPurpose, PolicySet, PurposeSpec
+from policies.reasons import reason
+from policies.records import record_exclusion
 from policies.transforms import FieldRule, plan_get
 from policies.types import (
     ADMINISTRATIVE_FORMS,
@@ -38,163 +40,7 @@ _JUDICIAL = frozenset({str(DocumentKind.JUDICIAL_WARRANT), str(DocumentKind.COUR
 _ADMINISTRATIVE_KINDS = frozenset(
     {str(DocumentKind.ADMINISTRATIVE_WARRANT), str(DocumentKind.DETAINER)}
 )
-_STATUS_FLAGS = ("juvenile", "sealed", "expunged", "removed")
-_CONVICTED = ("convicted", "guilty", "plea of guilty", "no contest", "nolo contendere", "sentenced")
-_PENDING = ("", "pending", "open", "awaiting trial", "none")
 _NON_CONVICTION_TYPES = frozenset({str(RecipientType.VENDOR), str(RecipientType.PUBLIC)})
-ADULT_AGE = 17  # WI-02: Wisconsin treats people aged 17 and over as adults.
-
-# code -> (rule id, citation, what would have had to be true)
-_TEXT: dict[ReasonCode, tuple[str, str, str]] = {
-    ReasonCode.DENY_POLICY_INVALID: (
-        "GOV-04",
-        "rules.md GOV-04 (enforced policy = published policy)",
-        "The policy files would have had to load without a single validation problem.",
-    ),
-    ReasonCode.DENY_ENGINE_ERROR: (
-        "CJ-01",
-        "governance.md 3.3 (errors fail closed)",
-        "Evaluation would have had to finish without an internal error.",
-    ),
-    ReasonCode.DENY_REQUEST_MALFORMED: (
-        "FR-09",
-        "rules.md FR-09 (written, structured request)",
-        "The request would have had to follow the documented request JSON.",
-    ),
-    ReasonCode.DENY_UNKNOWN_RECIPIENT_TYPE: (
-        "IM-06",
-        "rules.md IM-06, IM-11(b) (every client classified)",
-        "The recipient (and any on-behalf-of agency) would have had to be of a known recipient type.",
-    ),
-    ReasonCode.DENY_UNKNOWN_PURPOSE: (
-        "FR-15",
-        "rules.md FR-09, FR-15 (purpose from the authorized list)",
-        "The purpose would have had to be a code in the county's purpose catalog.",
-    ),
-    ReasonCode.DENY_ON_BEHALF_OF_MISSING: (
-        "IM-11",
-        "rules.md IM-11(b), FR-12 (on-behalf-of required)",
-        "The request would have had to say on whose behalf it is made (null for the requester itself).",
-    ),
-    ReasonCode.DENY_PROXY_NOT_ALLOWED: (
-        "FR-12",
-        "rules.md FR-12, IM-11 (no side-door requests)",
-        "The agreement would have had to allow requests on behalf of that kind of agency.",
-    ),
-    ReasonCode.DENY_SURVEILLANCE_MODE: (
-        "FR-04",
-        "rules.md FR-04 (no surveillance, real-time identification or tracking)",
-        "The request would have had to be a single, case-bound request, not a watch-list or stream.",
-    ),
-    ReasonCode.DENY_BATCH_NOT_PERMITTED: (
-        "FR-04",
-        "rules.md FR-04, IM-11(g) (no bulk search)",
-        "The recipient's agreement would have had to permit batch mode for this purpose.",
-    ),
-    ReasonCode.DENY_IMMIGRATION_PURPOSE: (
-        "IM-04",
-        "rules.md IM-04, FR-05 (databases closed to immigration enforcement)",
-        "The purpose would have had to be something other than immigration enforcement.",
-    ),
-    ReasonCode.DENY_IMMIGRATION_NO_JUDICIAL_AUTHORITY: (
-        "IM-01",
-        "rules.md IM-01 (only a judicial warrant or court order unlocks disclosure)",
-        "A judicial warrant or court order signed by a judge and verified by two different people "
-        "would have had to be attached.",
-    ),
-    ReasonCode.DENY_ADMINISTRATIVE_WARRANT: (
-        "IM-01",
-        "rules.md IM-01; ICE Policy 10074.2 (I-200, I-205, I-247A are not judicial)",
-        "The legal process would have had to be a judicial warrant or court order, not an "
-        "administrative immigration form or detainer.",
-    ),
-    ReasonCode.DENY_NO_CASE_NUMBER: (
-        "FR-09",
-        "rules.md FR-09(ii) (case identification number)",
-        "The request would have had to carry a case number.",
-    ),
-    ReasonCode.DENY_OFFENSE_NOT_ELIGIBLE: (
-        "FR-11",
-        "rules.md FR-11 (serious-crime gate)",
-        "The offense statute would have had to be on the purpose's eligible offense list.",
-    ),
-    ReasonCode.DENY_NARRATIVE_TOO_SHORT: (
-        "FR-09",
-        "rules.md FR-09(iii) (factual narrative, fair probability)",
-        "The factual narrative would have had to meet the purpose's minimum length.",
-    ),
-    ReasonCode.DENY_DOCUMENT_MISSING: (
-        "FR-14",
-        "rules.md FR-14, IM-01 (legal basis document, two-person verification)",
-        "A document of a kind the purpose requires, signed and verified as it requires, would have "
-        "had to be attached.",
-    ),
-    ReasonCode.DENY_NO_AGREEMENT: (
-        "CJ-07",
-        "rules.md CJ-07, FR-10 (use limited to the agreement's stated purposes)",
-        "An active agreement with this recipient would have had to cover this purpose.",
-    ),
-    ReasonCode.DENY_AGREEMENT_NOT_ACTIVE: (
-        "GOV-01",
-        "rules.md GOV-01 (no agreement without approval)",
-        "The agreement would have had to be approved and marked active.",
-    ),
-    ReasonCode.DENY_NO_APPROVAL_REFERENCE: (
-        "GOV-01",
-        "rules.md GOV-01 (approval reference required)",
-        "The vendor agreement would have had to carry a legislative approval reference.",
-    ),
-    ReasonCode.DENY_IN_KIND_CONSIDERATION: (
-        "FR-13",
-        "rules.md FR-13 (no data obtained through trade)",
-        "The vendor agreement would have had to involve no in-kind consideration such as free access.",
-    ),
-    ReasonCode.DENY_TOO_MANY_RECORDS: (
-        "IM-09",
-        "rules.md IM-09 (collect and share the minimum)",
-        "The request would have had to ask for no more records than the agreement's maximum.",
-    ),
-    ReasonCode.DENY_KEY_MISSING: (
-        "CJ-05",
-        "rules.md CJ-05, section 5 (keyed transforms only)",
-        "The county key store would have had to hold the key the transforms need.",
-    ),
-    ReasonCode.DENY_DEFAULT: (
-        "GOV-04",
-        "governance.md 3.1 (default deny)",
-        "Some policy would have had to permit the request.",
-    ),
-    ReasonCode.REVIEW_IMMIGRATION_KEYWORD: (
-        "IM-11",
-        "rules.md IM-11(c) (keyword backstop raises an alert)",
-        "The purpose text and narrative would have had to contain no immigration-enforcement terms; "
-        "a person must now review the request.",
-    ),
-    ReasonCode.PERMIT_AGREEMENT: (
-        "CJ-07",
-        "rules.md CJ-07, FR-09, FR-10",
-        "Nothing; the request met the agreement and its legal basis.",
-    ),
-}
-
-
-def reason(code: ReasonCode, message: str, *, flags: tuple[str, ...] = ()) -> Reason:
-    rule, citation, would_need = _TEXT[code]
-    if code.name.startswith("DENY"):
-        effect = Effect.DENY
-    elif code.name.startswith("REVIEW"):
-        effect = Effect.REVIEW
-    else:
-        effect = Effect.PERMIT
-    return Reason(
-        rule=rule,
-        code=code,
-        effect=effect,
-        message=message,
-        would_need=would_need,
-        citation=citation,
-        flags=flags,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,70 +388,6 @@ def _legal_basis_reasons(
     return reasons
 
 
-def _truthy_flag(status: Mapping[str, Any], flag: str) -> bool:
-    # Fail closed: only an explicit false makes a record releasable on this flag.
-    return status.get(flag) is not False
-
-
-def _age_at_booking(record: Mapping[str, Any], person: Mapping[str, Any]) -> int | None:
-    born, booked = person.get("date_of_birth"), record.get("booked_at")
-    if isinstance(born, str) and isinstance(booked, str) and len(born) >= 10 and len(booked) >= 10:
-        try:
-            birth, at = date.fromisoformat(born[:10]), date.fromisoformat(booked[:10])
-        except ValueError:
-            return None
-        return at.year - birth.year - ((at.month, at.day) < (birth.month, birth.day))
-    age = person.get("age")
-    return age if isinstance(age, int) and not isinstance(age, bool) else None
-
-
-def _non_conviction(record: Mapping[str, Any], now: datetime) -> bool:
-    """CJ-08/FR-17: no conviction on any charge, and not a pending case younger than 365 days."""
-    charges = record.get("charges") or []
-    pending = False
-    for charge in charges:
-        if not isinstance(charge, Mapping):
-            continue  # an unreadable charge proves nothing either way
-        disposition = _text(charge.get("disposition")).casefold()
-        if disposition.startswith(_CONVICTED):
-            return False
-        pending = pending or disposition in _PENDING
-    booked = record.get("booked_at")
-    if pending and isinstance(booked, str):
-        try:
-            booked_at = datetime.fromisoformat(booked)
-        except ValueError:
-            return True
-        if booked_at.tzinfo is None:
-            booked_at = booked_at.replace(tzinfo=UTC)
-        return now - booked_at > timedelta(days=365)
-    return True
-
-
-def record_exclusion(record: Any, *, now: datetime, exclude_non_conviction: bool) -> str | None:
-    """Why a record may not leave (first reason wins), or ``None`` if it may.
-
-    A missing ``status`` or a flag that is not explicitly false counts as not releasable (fail closed).
-    """
-    if not isinstance(record, Mapping) or not _text(record.get("booking_number")):
-        return "malformed"
-    status = record.get("status")
-    if not isinstance(status, Mapping) or any(flag not in status for flag in _STATUS_FLAGS):
-        return "status_unknown"
-    person = record.get("person")
-    if not isinstance(person, Mapping):
-        return "malformed"
-    age = _age_at_booking(record, person)
-    if _truthy_flag(status, "juvenile") or (age is not None and age < ADULT_AGE):
-        return "juvenile"
-    for flag in ("sealed", "expunged", "removed"):
-        if _truthy_flag(status, flag):
-            return flag
-    if exclude_non_conviction and _non_conviction(record, now):
-        return "non_conviction"
-    return None
-
-
 def _effective_rules(
     view: RequestView, item: AgreementPurpose, policy_set: PolicySet
 ) -> tuple[FieldRule, ...]:
@@ -670,6 +452,28 @@ def _exclusions(
     return eligible, excluded
 
 
+def _agreement_and_basis_reasons(
+    view: RequestView,
+    found: tuple[Agreement, AgreementPurpose] | None,
+    policy_set: PolicySet,
+) -> list[Reason]:
+    """Default deny without an agreement; otherwise its terms and the purpose's legal basis."""
+    if found is None:
+        message = (
+            f"no agreement with {view.recipient_type} {view.recipient_name!r} covers "
+            f"purpose {view.purpose!r}"
+        )
+        return [reason(ReasonCode.DENY_NO_AGREEMENT, message)]
+    agreement, item = found
+    reasons = _agreement_reasons(view, agreement, item)
+    spec = policy_set.purposes.get(view.purpose)
+    if spec is not None:
+        if item.requires:
+            spec = purpose_tighten(spec, dict(item.requires))
+        reasons += _legal_basis_reasons(view, spec, policy_set)
+    return reasons
+
+
 def evaluate(
     *,
     request: Mapping[str, Any],
@@ -701,24 +505,10 @@ def evaluate(
         item is not None and item.include_non_conviction
     )
     eligible, excluded = _exclusions(view, now=now, exclude_non_conviction=exclude_nc)
-    if found is None:
-        reasons.append(
-            reason(
-                ReasonCode.DENY_NO_AGREEMENT,
-                f"no agreement with {view.recipient_type} {view.recipient_name!r} covers "
-                f"purpose {view.purpose!r}",
-            )
-        )
+    reasons += _agreement_and_basis_reasons(view, found, policy_set)
+    if found is None or any(r.effect is Effect.DENY for r in reasons):
         return _deny(reasons, policy_set, excluded, flags)
     agreement, item = found
-    reasons += _agreement_reasons(view, agreement, item)
-    spec = policy_set.purposes.get(view.purpose)
-    if spec is not None:
-        if item.requires:
-            spec = purpose_tighten(spec, dict(item.requires))
-        reasons += _legal_basis_reasons(view, spec, policy_set)
-    if any(r.effect is Effect.DENY for r in reasons):
-        return _deny(reasons, policy_set, excluded, flags)
     rules = _effective_rules(view, item, policy_set)
     if keyword is not None and not (reviewed_by or "").strip():
         return Decision(

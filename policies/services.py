@@ -20,7 +20,8 @@ from policies.exceptions import PolicyErrorCode, TokenRevealError
 from policies.keys import KeyStore, key_file_create, key_file_rotate, key_store_load
 from policies.loader import TEST_SUFFIXES, policy_files, policy_set_load
 from policies.model import PolicySet
-from policies.rules import evaluate, reason
+from policies.reasons import reason
+from policies.rules import evaluate
 from policies.transforms import token_decrypt
 from policies.types import Decision, Effect, Obligations, ReasonCode
 
