@@ -25,3 +25,4 @@ _TEST_VAR = Path(os.environ.get("CUSTODIAN_TEST_VAR", tempfile.mkdtemp(prefix="c
 MEDIA_ROOT = _TEST_VAR / "media"
 POLICY_KEYS_FILE = _TEST_VAR / "keys.json"
 SECURE_SSL_REDIRECT = False
+FACE_MODEL_DIR = _TEST_VAR / "models"

@@ -1,0 +1,54 @@
+"""Everything `make demo` does after migrating: keys, a synthetic county, face models, a SAMPLE gallery, accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from gateway.services.accounts import demo_accounts_create
+from gateway.services.demo import demo_gallery_load
+from gateway.synthetic import SyntheticCountyError, county_generate
+
+
+class Command(BaseCommand):
+    help = (
+        "Prepare the demo on the configured database: a key file, a synthetic county, the face models, a small "
+        "gallery of public SAMPLE faces, and the demo accounts (their new passwords are printed). Safe to re-run."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--bookings", type=int, default=5000)
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--skip-faces", action="store_true", help="no face models, no gallery")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "demo_setup makes demo accounts and synthetic records; it runs only with DEBUG=1."
+            )
+        call_command("policy", "keys-init", "--if-missing", stdout=self.stdout)
+        try:
+            stats = county_generate(
+                bookings=options["bookings"], seed=options["seed"], progress=True
+            )
+        except SyntheticCountyError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"synthetic county: {stats.bookings_created} bookings created, {stats.bookings_existing} already there"
+        )
+        if not options["skip_faces"]:
+            call_command("build_face_models", stdout=self.stdout)
+            gallery = demo_gallery_load(seed=options["seed"])
+            self.stdout.write(
+                f"SAMPLE gallery: {gallery.enrolled} faces enrolled from {gallery.people} people "
+                "(public sample images shipped by packages; no real mugshot)"
+            )
+        self.stdout.write("\nDemo accounts (passwords are new on every run):")
+        for account in demo_accounts_create():
+            self.stdout.write(
+                f"  {account.role:<11} user {account.username:<11} password {account.password}"
+            )
+        self.stdout.write("\nServing on http://127.0.0.1:8000/ (Ctrl-C to stop)")
