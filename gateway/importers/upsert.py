@@ -195,6 +195,12 @@ def _pg_upsert(
             written = {
                 key: (pk, "created" if new else "updated") for key, pk, new in cursor.fetchall()
             }
+            if not unchanged_ids or len(written) == len(group):
+                result.update(written)
+                result.update(
+                    (item.key, (0, "unchanged")) for item in group if item.key not in written
+                )
+                continue
             cursor.execute(
                 f"SELECT s.source_key, t.id FROM {stage} s JOIN {table} t "  # noqa: S608
                 "ON t.source = s.source AND t.source_key = s.source_key"

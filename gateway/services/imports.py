@@ -359,10 +359,15 @@ class _BatchWriter:
         if problem is not None:
             self.rejections.append(problem)
             return
-        mugshot_hashes = [hashlib.sha256(m.data).hexdigest() for m in row.mugshots]
+        mugshot_hashes = (
+            [hashlib.sha256(m.data).hexdigest() for m in row.mugshots] if row.mugshots else []
+        )
         # `age_recorded_on` is left out: a daily roster restates the same age every day, and "age 44 recorded
         # on the first day it was seen" stays true until the age itself changes.
-        person_hash = _hash({k: v for k, v in row.person.items() if k != "age_recorded_on"})
+        person = row.person
+        if "age_recorded_on" in person:
+            person = {k: v for k, v in person.items() if k != "age_recorded_on"}
+        person_hash = _hash(person)
         row_hash = _hash(
             (
                 row.person_key,
