@@ -97,7 +97,9 @@ def bookings_import(
     )
     if not path.exists():
         raise GatewayError(f"{path} does not exist.", code=GatewayErrorCode.IMPORT_FILE_UNREADABLE)
-    run = _run_start(format_name=format_name, path=path)
+    run = _run_start(
+        format_name=format_name, path=path, reading=f"{encoding}|{_mapping_text(mapping)}"
+    )
     resumed_after = run.resume_line
     writer = _BatchWriter()
     completed = False
@@ -116,9 +118,19 @@ def bookings_import(
     return _report(run=run, resumed_after=resumed_after)
 
 
-def _run_start(*, format_name: str, path: Path) -> ImportRun:
-    """Continue the unfinished run of this very file (same bytes) if there is one, else start a new run."""
-    digest = _path_sha256(path)
+def _mapping_text(mapping: Path | None) -> str:
+    if mapping is None or not mapping.is_file():
+        return ""
+    return mapping.read_text(encoding="utf-8", errors="replace")
+
+
+def _run_start(*, format_name: str, path: Path, reading: str) -> ImportRun:
+    """Continue the unfinished run of this very file if there is one, else start a new run.
+
+    "This very file" is the same path, the same bytes and the same way of reading them (encoding, mapping):
+    resuming after line N is only right if line N means what it meant last time.
+    """
+    digest = _path_sha256(path, reading=reading)
     unfinished = (
         ImportRun.objects.filter(
             source_format=format_name,
@@ -170,9 +182,9 @@ def _report(*, run: ImportRun, resumed_after: int) -> ImportReport:
     )
 
 
-def _path_sha256(path: Path) -> str:
+def _path_sha256(path: Path, *, reading: str) -> str:
     """Hash of the file, or of every file of a folder in name order, so a changed file starts a new run."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(reading.encode())
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for file in files:
         digest.update(file.name.encode())

@@ -343,3 +343,24 @@ def test_command_reports_an_unknown_format_with_the_known_ones() -> None:
     assert "import_format_unknown" in str(caught.value)
     assert "columbia" in str(caught.value)
     assert "georgia" in str(caught.value)
+
+
+def test_a_failed_run_is_not_resumed_with_another_encoding(tmp_path: Path) -> None:
+    first = bookings_import(path=ROSTERS / "columbia.csv", format_name="columbia")
+    ImportRun.objects.filter(pk=first.run_id).update(status=ImportStatus.FAILED, resume_line=4)
+    other = bookings_import(
+        path=ROSTERS / "columbia.csv", format_name="columbia", encoding="latin-1"
+    )
+    assert other.run_id != first.run_id
+    assert other.resumed_after_line == 0
+    same = bookings_import(path=ROSTERS / "columbia.csv", format_name="columbia")
+    assert same.run_id == first.run_id
+    assert same.resumed_after_line == 4
+
+
+def test_progress_bar_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    report = bookings_import(path=ROSTERS / "columbia.csv", format_name="columbia", progress=True)
+    assert report.read == 5
+    captured = capsys.readouterr()
+    assert "rows" in captured.err
+    assert captured.out == ""
