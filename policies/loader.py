@@ -211,12 +211,17 @@ def _purpose_specs(
     return specs
 
 
+def _is_acronym(word: str) -> bool:
+    """Short all-caps agency acronyms ("ICE", "ERO") only count in capitals ("ice" is weather)."""
+    return word.isupper() and word.isalpha() and len(word) <= 5
+
+
 def _keyword_pattern(extra: Iterable[str]) -> re.Pattern[str]:
     """One regex for the backstop. Short all-caps acronyms match case-sensitively ("ICE", not "ice")."""
     parts = []
     for word in sorted({*IMMIGRATION_KEYWORDS, *extra}, key=len, reverse=True):
         escaped = re.escape(word)
-        if word.isupper() and word.isalpha() and len(word) <= 5:
+        if _is_acronym(word):
             escaped = f"(?-i:{escaped})"
         parts.append(escaped)
     return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(parts) + r")(?![A-Za-z0-9])", re.I)
@@ -402,6 +407,8 @@ def policy_set_load(*, dirs: Sequence[Path]) -> PolicySet:
         problems.append("no baseline policy (kind: baseline) was found; nothing can be permitted")
         return PolicySet(version=version, problems=tuple(problems))
     purposes = _purpose_specs(baseline["purposes"], parent=None, prefix="")
+    keywords_extra = tuple(baseline.get("immigration_keywords", ()))
+    keywords = {*IMMIGRATION_KEYWORDS, *keywords_extra}
     offense_lists = {
         name: frozenset(statute_key(item) for item in items)
         for name, items in baseline["offense_lists"].items()
@@ -416,7 +423,9 @@ def policy_set_load(*, dirs: Sequence[Path]) -> PolicySet:
         sources=tuple(str(path) for path in files),
         purposes=purposes,
         offense_lists=offense_lists,
-        keyword_pattern=_keyword_pattern(baseline.get("immigration_keywords", ())),
+        keyword_pattern=_keyword_pattern(keywords_extra),
+        keyword_acronyms=tuple(sorted(w for w in keywords if _is_acronym(w))),
+        keyword_needles=tuple(sorted({w.casefold() for w in keywords if not _is_acronym(w)})),
         sensitive_fields=sensitive,
         agreements=tuple(agreements.values()),
         forbids=tuple(forbids.values()),

@@ -95,6 +95,9 @@ class PolicySet:
     purposes: dict[str, PurposeSpec] = field(default_factory=dict)
     offense_lists: dict[str, frozenset[str]] = field(default_factory=dict)
     keyword_pattern: re.Pattern[str] | None = None
+    # Cheap substring pre-check before the (slower) regex runs: acronyms as written, words lower-cased.
+    keyword_acronyms: tuple[str, ...] = ()
+    keyword_needles: tuple[str, ...] = ()
     sensitive_fields: frozenset[str] = frozenset()
     agreements: tuple[Agreement, ...] = ()
     forbids: tuple[Forbid, ...] = ()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from policies.exceptions import KeyStoreError
 from policies.keys import KeyStore
@@ -239,6 +239,11 @@ def _keyword_reason(view: RequestView, policy_set: PolicySet) -> Reason | None:
             view.on_behalf_of_name,
         )
     )
+    lowered = text.casefold()
+    if not any(needle in lowered for needle in policy_set.keyword_needles) and not any(
+        acronym in text for acronym in policy_set.keyword_acronyms
+    ):
+        return None
     hits = sorted({m.group(0) for m in pattern.finditer(text)})
     if not hits:
         return None
@@ -388,33 +393,58 @@ def _legal_basis_reasons(
     return reasons
 
 
+class _Selection(NamedTuple):
+    """The allow-list one request gets, with its obligation text and a cheap plan-cache key."""
+
+    rules: tuple[FieldRule, ...]
+    fields: dict[str, str]
+    key: str
+
+
+_SELECTIONS: dict[tuple[Any, ...], _Selection] = {}
+
+
 def _effective_rules(
-    view: RequestView, item: AgreementPurpose, policy_set: PolicySet
-) -> tuple[FieldRule, ...]:
-    """Allow-list narrowed to the requested fields, minus immigration-sensitive fields where due."""
+    view: RequestView, agreement: Agreement, item: AgreementPurpose, policy_set: PolicySet
+) -> _Selection:
+    """Allow-list narrowed to the requested fields, minus immigration-sensitive fields where due.
+
+    Memoised per policy version, agreement purpose, requested fields and immigration involvement, so
+    a typical request does not rebuild (or re-hash) its allow-list.
+    """
+    involved = immigration_involved(view)
+    memo_key = (policy_set.version, agreement.id, item.code, view.fields, involved)
+    selection = _SELECTIONS.get(memo_key)
+    if selection is not None:
+        return selection
     rules = [rule for rule in item.fields if rule.op is not Op.DROP]
     if view.fields is not None:
         wanted = set(view.fields)
         rules = [rule for rule in rules if rule.path in wanted or rule.path.split(".")[0] in wanted]
-    if immigration_involved(view):
+    if involved:
         # IM-05: never to an immigration-origin request, whatever the agreement says.
         rules = [rule for rule in rules if rule.path not in policy_set.sensitive_fields]
-    return tuple(rules)
+    fields = {
+        rule.path: str(rule.op) + (f":{rule.param}" if rule.param is not None else "")
+        for rule in rules
+    }
+    selection = _Selection(tuple(rules), fields, "\x00".join(map(str, memo_key)))
+    if len(_SELECTIONS) > 1024:
+        _SELECTIONS.clear()
+    _SELECTIONS[memo_key] = selection
+    return selection
 
 
 def _obligations(
     item: AgreementPurpose,
     agreement: Agreement,
-    rules: tuple[FieldRule, ...],
+    selection: _Selection,
     *,
     human_review: bool,
     key_id: str | None,
 ) -> Obligations:
     return Obligations(
-        fields={
-            rule.path: str(rule.op) + (f":{rule.param}" if rule.param is not None else "")
-            for rule in rules
-        },
+        fields=dict(selection.fields),
         max_records=item.max_records,
         retention_days=item.retention_days,
         human_review_required=item.human_review or human_review,
@@ -509,7 +539,7 @@ def evaluate(
     if found is None or any(r.effect is Effect.DENY for r in reasons):
         return _deny(reasons, policy_set, excluded, flags)
     agreement, item = found
-    rules = _effective_rules(view, item, policy_set)
+    rules = _effective_rules(view, agreement, item, policy_set)
     if keyword is not None and not (reviewed_by or "").strip():
         return Decision(
             effect=Effect.REVIEW,
@@ -527,7 +557,7 @@ def _permit(
     view: RequestView,
     agreement: Agreement,
     item: AgreementPurpose,
-    rules: tuple[FieldRule, ...],
+    rules: _Selection,
     eligible: list[Mapping[str, Any]],
     excluded: dict[str, int],
     policy_set: PolicySet,
@@ -539,7 +569,11 @@ def _permit(
             raise KeyStoreError("no key store was supplied")
         keys.master(keys.current)  # a store whose current key is missing is unusable, keyed or not
         plan = plan_get(
-            rules=rules, store=keys, recipient_key=view.recipient_key, purpose=view.purpose
+            rules=rules.rules,
+            store=keys,
+            recipient_key=view.recipient_key,
+            purpose=view.purpose,
+            cache_key=rules.key,
         )
         key_id = keys.current
     except KeyStoreError as exc:

@@ -408,15 +408,24 @@ def plan_compile(
 
 
 def plan_get(
-    *, rules: tuple[FieldRule, ...], store: KeyStore, recipient_key: str, purpose: str
+    *,
+    rules: tuple[FieldRule, ...],
+    store: KeyStore,
+    recipient_key: str,
+    purpose: str,
+    cache_key: str | None = None,
 ) -> TransformPlan:
-    """Compiled plan for this store's current key, memoised on the store (plans hold derived keys)."""
-    cache_key = (rules, recipient_key, purpose, store.current)
-    plan = store.plans.get(cache_key)
+    """Compiled plan for this store's current key, memoised on the store (plans hold derived keys).
+
+    ``cache_key`` may name the rule set (it must change whenever the rules do, e.g. include the policy
+    version); it saves hashing every rule on each call.
+    """
+    memo_key = (cache_key or rules, recipient_key, purpose, store.current)
+    plan = store.plans.get(memo_key)
     if plan is None:
         if len(store.plans) > 256:
             store.plans.clear()
         plan = plan_compile(rules=rules, store=store, recipient_key=recipient_key, purpose=purpose)
-        store.plans[cache_key] = plan
+        store.plans[memo_key] = plan
     assert isinstance(plan, TransformPlan)  # noqa: S101 - the cache only holds plans
     return plan

@@ -364,3 +364,12 @@ def test_rotation_skips_taken_ids(tmp_path: Path) -> None:
     path = tmp_path / "keys.json"
     key_file_create(path=path, key_id="k2")
     assert key_file_rotate(path=path) == "k3"
+
+
+def test_selection_memo_is_bounded(library_set, keys: KeyStore, monkeypatch) -> None:
+    from policies import rules
+
+    crowded = {("old", index): None for index in range(1025)}
+    monkeypatch.setattr(rules, "_SELECTIONS", crowded)
+    assert decide(request=POLICE_REQUEST, policy_set=library_set, keys=keys, now=NOW).permitted
+    assert len(crowded) == 1
