@@ -30,6 +30,7 @@ __all__ = [
     "decide",
     "key_file_create",
     "key_file_rotate",
+    "key_store_get",
     "key_store_load",
     "policy_set_get",
     "policy_set_load",
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 _CACHE: dict[tuple[Any, ...], PolicySet] = {}
+_KEY_CACHE: dict[tuple[Any, ...], KeyStore] = {}
 
 
 def decide(
@@ -100,6 +102,25 @@ def policy_set_get(*, dirs: Sequence[Path]) -> PolicySet:
         cached = policy_set_load(dirs=dirs)
         _CACHE[cache_key] = cached
     return cached
+
+
+def key_store_get(*, path: Path) -> KeyStore:
+    """Loaded key store, re-read only when the file changes (so compiled plans stay cached on it).
+
+    Raises ``KeyStoreError`` like ``key_store_load``; callers pass ``None`` to ``decide`` then.
+    """
+    try:
+        stat = path.stat()
+    except OSError:
+        _KEY_CACHE.clear()
+        return key_store_load(path=path)  # raises the precise KeyStoreError
+    cache_key = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    store = _KEY_CACHE.get(cache_key)
+    if store is None:
+        store = key_store_load(path=path)
+        _KEY_CACHE.clear()
+        _KEY_CACHE[cache_key] = store
+    return store
 
 
 def token_reveal(

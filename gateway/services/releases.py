@@ -26,7 +26,7 @@ from gateway.models.releases import AuditEntry, ReleaseEffect
 from gateway.selectors.records import booking_export
 from policies.exceptions import KeyStoreError, TokenRevealError
 from policies.keys import KeyStore
-from policies.services import decide, key_store_load, policy_set_get, token_reveal
+from policies.services import decide, key_store_get, policy_set_get, token_reveal
 from policies.types import Decision, Effect
 
 __all__ = [
@@ -81,7 +81,7 @@ def _clip(value: Any, length: int) -> str:
 
 def _keys() -> KeyStore | None:
     try:
-        return key_store_load(path=Path(settings.POLICY_KEYS_FILE))
+        return key_store_get(path=Path(settings.POLICY_KEYS_FILE))
     except KeyStoreError:
         return None  # decide() then denies any permit with DENY_KEY_MISSING
 
@@ -263,7 +263,7 @@ def release_token_reveal(
             purpose=purpose,
             field=field_path,
             approvers=list(approvers),
-            keys=key_store_load(path=Path(settings.POLICY_KEYS_FILE)),
+            keys=key_store_get(path=Path(settings.POLICY_KEYS_FILE)),
         )
     except (TokenRevealError, KeyStoreError) as exc:
         entry.error_code = str(exc.code)

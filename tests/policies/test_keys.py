@@ -68,3 +68,18 @@ def test_derivation_differs_by_use_and_context(tmp_path) -> None:
     assert len(store.derive(key_id="k1", use="encrypt", context="c", length=64)) == 64
     with pytest.raises(KeyStoreError):
         store.derive(key_id="k7", use="pseudonym", context="c")
+
+
+def test_cached_key_store_reloads_after_rotation(tmp_path) -> None:
+    from policies.services import key_store_get
+
+    path = tmp_path / "keys.json"
+    with pytest.raises(KeyStoreError):
+        key_store_get(path=path)
+    key_file_create(path=path)
+    first = key_store_get(path=path)
+    assert key_store_get(path=path) is first
+    key_file_rotate(path=path)
+    rotated = key_store_get(path=path)
+    assert rotated.current == "k2"
+    assert rotated is not first
