@@ -1,7 +1,7 @@
 """Import speed: the largest real roster file into PostgreSQL, against a bare csv.reader pass over it.
 
-Creates a fresh database `custodian_bench_import_<pid>` on postgres://postgres@127.0.0.1:5432/ (trust auth;
-another server with --server), migrates it, then per round: empties the records tables, times a bare
+Creates a fresh database `custodian_bench_import_<pid>` on the server of DATABASE_URL when that is PostgreSQL,
+else on postgres://postgres@127.0.0.1:5432/ (trust auth; or --server), migrates it, then per round: empties the records tables, times a bare
 `csv.reader` pass over the file (the floor: reading without understanding), and times
 `bookings_import` (parse, repair, validate, hash, upsert) into the empty tables. A last round re-imports into
 the filled tables (every row unchanged), the cost of a daily re-run. The database is dropped at the end.
@@ -34,6 +34,14 @@ TABLES = "gateway_importrejection, gateway_importrun, gateway_charge, gateway_mu
 
 def _psql(server: str, sql: str) -> None:
     subprocess.run(["psql", f"{server}/postgres", "-q", "-c", sql], check=True, capture_output=True)
+
+
+def _server_default() -> str:
+    """The server of DATABASE_URL when it is PostgreSQL (the scratch database is created beside it)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        return url.rsplit("/", 1)[0]
+    return "postgres://postgres@127.0.0.1:5432"
 
 
 def _csv_pass(path: Path) -> float:
@@ -95,7 +103,9 @@ def main() -> None:
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--format", default="georgia")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--server", default=_server_default(), help="PostgreSQL server URL, no database"
+    )
     args = parser.parse_args()
     if not args.file.is_file():
         sys.exit(
