@@ -88,16 +88,23 @@ def _keys() -> KeyStore | None:
 
 def _decide(
     request: Mapping[str, Any], booking_numbers: Sequence[str], reviewer: str | None
-) -> Decision:
-    """Export from the database and decide. Inline ``records`` from the caller are never trusted."""
+) -> tuple[Decision, int]:
+    """Export from the database and decide; also count the numbers no booking matched.
+
+    Inline ``records`` from the caller are never trusted: they are replaced by the export.
+    """
     policy_request = dict(request)
-    policy_request["records"] = booking_export(booking_numbers=booking_numbers)
-    return decide(
+    records = booking_export(booking_numbers=booking_numbers)
+    policy_request["records"] = records
+    found = {record["booking_number"] for record in records}
+    not_found = len({n for n in booking_numbers if n} - found)
+    decision = decide(
         request=policy_request,
         policy_set=policy_set_get(dirs=[Path(d) for d in settings.POLICY_DIRS]),
         keys=_keys(),
         reviewed_by=reviewer,
     )
+    return decision, not_found
 
 
 def _reviewer(requested_by: str, reviewed_by: str | None) -> str | None:
@@ -118,11 +125,14 @@ def _audit(
     released: Sequence[Mapping[str, Any]],
     extra_obligations: Mapping[str, Any],
     error_code: str = "",
+    not_found: int = 0,
 ) -> AuditEntry:
     recipient = request.get("recipient") if isinstance(request, Mapping) else None
     recipient = recipient if isinstance(recipient, Mapping) else {}
     behalf = request.get("on_behalf_of") if isinstance(request, Mapping) else None
     excluded = dict(decision.excluded) if decision is not None else {}
+    if not_found:
+        excluded["not_found"] = not_found  # for compliance eyes only; requesters see not_available
     entry = AuditEntry(
         actor=_clip(requested_by, 150),
         action="release",
@@ -173,12 +183,12 @@ def release_records(
     numbers = [str(n) for n in booking_numbers][: MAX_BOOKINGS_PER_RELEASE + 1]
     reviewer = _reviewer(requested_by, reviewed_by)
     decision: Decision | None = None
-    error_code = ""
+    error_code, not_found = "", 0
     try:
         if len(numbers) > MAX_BOOKINGS_PER_RELEASE:
             raise ValueError(f"more than {MAX_BOOKINGS_PER_RELEASE} bookings in one release")
         with transaction.atomic():
-            decision = _decide(request, numbers, reviewer)
+            decision, not_found = _decide(request, numbers, reviewer)
     # Fail closed: the release path must answer (and audit) a deny rather than crash or leak.
     except Exception as exc:
         logger.exception("release failed; denying")
@@ -201,6 +211,7 @@ def release_records(
         released=released,
         extra_obligations=extra,
         error_code=error_code,
+        not_found=not_found,
     )
     return _answer(entry=entry, effect=effect, released=released, decision=decision)
 

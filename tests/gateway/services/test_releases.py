@@ -211,6 +211,8 @@ def test_protected_and_missing_bookings_look_the_same(bookings) -> None:
     # The audit log keeps the true reasons.
     sealed = AuditEntry.objects.get(pk=answers["sealed"].release_id)
     assert sealed.excluded == {"sealed": 1}
+    missing = AuditEntry.objects.get(pk=answers["missing"].release_id)
+    assert missing.excluded == {"not_found": 1}
     assert AuditEntry.objects.get(pk=answers["denied"].release_id).effect == "deny"
 
 
