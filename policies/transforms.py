@@ -60,33 +60,24 @@ def _context(recipient_key: str, purpose: str) -> str:
 _MEMO_LIMIT = 65_536
 
 
-def _hmac_sha256(key: bytes) -> Callable[[bytes], bytes]:
-    """HMAC-SHA256 with the padded-key states hashed once (RFC 2104), then copied per message.
-
-    Same output as ``hmac.digest(key, msg, "sha256")`` at about half the cost, which is what lets a
-    release pseudonymise well over 100k records per second on one core.
+def _hmac_states(key: bytes, message_prefix: bytes) -> tuple[Any, Any]:
+    """HMAC-SHA256 (RFC 2104) split into reusable states: the padded-key blocks are hashed once,
+    and the inner state has already absorbed ``message_prefix``. Copying these states per value
+    gives exactly ``hmac.digest(key, message_prefix + value, "sha256")`` at about half the cost,
+    which is what lets a release pseudonymise well over 100k records per second on one core.
     """
-    block = (
-        key.ljust(64, b"\x00")
-        if len(key) <= 64
-        else hashlib.sha256(key).digest().ljust(64, b"\x00")
-    )
+    block = key if len(key) <= 64 else hashlib.sha256(key).digest()
+    block = block.ljust(64, b"\x00")
     inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
+    inner.update(message_prefix)
     outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
-
-    def mac(message: bytes) -> bytes:
-        first = inner.copy()
-        first.update(message)
-        second = outer.copy()
-        second.update(first.digest())
-        return second.digest()
-
-    return mac
+    return inner, outer
 
 
 def _pseudonym(store: KeyStore, key_id: str, context: str, path: str) -> Transform:
-    mac = _hmac_sha256(store.derive(key_id=key_id, use="pseudonym", context=context))
-    domain = path.encode() + b"\x00"
+    key = store.derive(key_id=key_id, use="pseudonym", context=context)
+    inner, outer = _hmac_states(key, path.encode() + b"\x00")  # field name = domain separation
+    inner_copy, outer_copy = inner.copy, outer.copy
     prefix = f"{key_id}:"
     memo: dict[Any, str] = {}
 
@@ -95,7 +86,11 @@ def _pseudonym(store: KeyStore, key_id: str, context: str, path: str) -> Transfo
         if token is None:
             # Upper-cased and stripped so "b123 " and "B123" in two exports link as one identifier.
             text = value if value.__class__ is str else str(value)
-            token = prefix + mac(domain + text.strip().upper().encode())[:12].hex()
+            first = inner_copy()
+            first.update(text.strip().upper().encode())
+            second = outer_copy()
+            second.update(first.digest())
+            token = prefix + second.digest()[:12].hex()
             if len(memo) >= _MEMO_LIMIT:
                 memo.clear()
             memo[value] = token

@@ -195,3 +195,30 @@ def test_rotation_keeps_old_tokens_reversible_and_missing_keys_fail() -> None:
         reveal(token, KeyStore(current="k2", keys={"k2": k2}))
     with pytest.raises(TokenRevealError):
         reveal("k1:abcdef", rotated)
+
+
+@pytest.mark.parametrize("value", ["WI1234567", " wi1234567 ", 12345, "ß-é"])
+def test_pseudonym_is_hmac_sha256_of_field_and_value(value, keys) -> None:
+    """The compiled shortcut must equal the textbook HMAC-SHA256 (RFC 2104) under the derived key."""
+    import hmac
+
+    token = _plan([_rule("person.state_id", "pseudonym")], keys).apply(
+        {"person": {"state_id": value}}
+    )
+    derived = keys.derive(
+        key_id="k1", use="pseudonym", context="vendor:ACME\x00vendor.algorithm-testing"
+    )
+    message = b"person.state_id\x00" + str(value).strip().upper().encode()
+    assert token["person"]["state_id"] == "k1:" + hmac.digest(derived, message, "sha256")[:12].hex()
+
+
+def test_long_keys_are_hashed_first_as_rfc_2104_says() -> None:
+    import hmac
+
+    from policies.transforms import _hmac_states
+
+    key = b"k" * 100
+    inner, outer = _hmac_states(key, b"p")
+    inner.update(b"v")
+    outer.update(inner.digest())
+    assert outer.digest() == hmac.digest(key, b"pv", "sha256")
