@@ -11,8 +11,10 @@ writes them in batches, each batch one transaction that also advances the run's 
   skips the lines it had committed. Even without that, idempotency alone would prevent duplicates.
 
 Speed: a batch costs a fixed handful of queries whatever its size (look up existing keys, one upsert per table
-with `bulk_create(update_conflicts=True)`, re-read new ids), never a query per row. Rows carrying mugshots are
-the exception: each is written in its own savepoint, so an image `mugshot_store` refuses rejects that row alone.
+with `bulk_create(update_conflicts=True)`, re-read new ids), never a query per row. Images are the exception:
+each is stored (or, for an unchanged booking, validated) on its own. A refused image never costs the booking
+its row: the booking is kept without it, and the refusal is reported under `mugshot_rejections` (stored as an
+ImportRejection with field "mugshot" that is not counted in `rejected`, which counts rows).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,9 +36,13 @@ from gateway.importers.registry import format_build
 from gateway.importers.upsert import UpsertItem, charges_replace, records_upsert
 from gateway.models import Booking, Charge, ImportRejection, ImportRun, ImportStatus, Person
 
-__all__ = ["ImportReport", "bookings_import"]
+__all__ = ["MUGSHOT_FIELD", "ImportReport", "bookings_import"]
 
 BATCH_SIZE = 2000
+
+# The ImportRejection.field of a refused image, which is not a rejected row. A format's own row rejection is
+# never stored under this name (see _BatchWriter.add), so the two cannot be confused when the report is read.
+MUGSHOT_FIELD = "mugshot"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,7 @@ class ImportReport:
     unchanged: int
     rejected: int
     rejections: tuple[Mapping[str, Any], ...]
+    mugshot_rejections: tuple[Mapping[str, Any], ...]
     dropped_fields: tuple[str, ...]
     resumed_after_line: int
 
@@ -68,6 +75,8 @@ class ImportReport:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "rejections": [dict(rejection) for rejection in self.rejections],
+            "mugshots_rejected": len(self.mugshot_rejections),
+            "mugshot_rejections": [dict(rejection) for rejection in self.mugshot_rejections],
             "dropped_fields": list(self.dropped_fields),
             "dropped_fields_note": (
                 "Citizenship, immigration status and place of birth are never stored "
@@ -160,12 +169,13 @@ def _run_finish(*, run: ImportRun, completed: bool, error: BaseException | None)
 
 
 def _report(*, run: ImportRun, resumed_after: int) -> ImportReport:
-    rejections = tuple(
-        {"line": line, "field": field_name, "value": value, "reason": reason}
-        for line, field_name, value, reason in run.rejections.order_by("line", "id").values_list(
-            "line", "field", "value", "reason"
-        )
-    )
+    rows: list[Mapping[str, Any]] = []
+    images: list[Mapping[str, Any]] = []
+    for line, field_name, value, reason in run.rejections.order_by("line", "id").values_list(
+        "line", "field", "value", "reason"
+    ):
+        entry = {"line": line, "field": field_name, "value": value, "reason": reason}
+        (images if field_name == MUGSHOT_FIELD else rows).append(entry)
     return ImportReport(
         run_id=run.pk,
         format=run.source_format,
@@ -176,7 +186,8 @@ def _report(*, run: ImportRun, resumed_after: int) -> ImportReport:
         updated=run.updated,
         unchanged=run.unchanged,
         rejected=run.rejected,
-        rejections=rejections,
+        rejections=tuple(rows),
+        mugshot_rejections=tuple(images),
         dropped_fields=tuple(run.dropped_fields),
         resumed_after_line=resumed_after,
     )
@@ -355,6 +366,10 @@ class _BatchWriter:
     def add(self, row: ParsedRow) -> None:
         self.last_line = max(self.last_line, row.line)
         if isinstance(row, RowRejection):
+            if (
+                row.field == MUGSHOT_FIELD
+            ):  # reserved for refused images, which are not rejected rows
+                row = replace(row, field=f"{MUGSHOT_FIELD} (row)")
             self.rejections.append(row)
             return
         self.dropped.update(row.dropped_fields)
@@ -401,29 +416,26 @@ def _batch_commit(*, source: str, run: ImportRun, batch: _Batch) -> None:
         return
     with transaction.atomic():
         counts = {"created": 0, "updated": 0, "unchanged": 0}
-        plain = [p for p in batch.pending if not p.row.mugshots]
-        for status in _rows_write(source=source, rows=plain).values():
+        written = _rows_write(source=source, rows=batch.pending)
+        for _, status in written.values():
             counts[status] += 1
-        rejections = list(batch.rejections)
-        for pending in batch.pending:
-            if pending.row.mugshots:
-                outcome = _row_with_mugshots_write(source=source, pending=pending)
-                if isinstance(outcome, RowRejection):
-                    rejections.append(outcome)
-                else:
-                    counts[outcome] += 1
+        refused = _mugshots_store(
+            pending=[p for p in batch.pending if p.row.mugshots], written=written
+        )
         ImportRejection.objects.bulk_create(
             [
                 ImportRejection(
                     run=run, line=r.line, field=r.field[:100], value=r.value, reason=r.reason[:300]
                 )
-                for r in rejections
+                for r in [*batch.rejections, *refused]
             ]
         )
         run.created += counts["created"]
         run.updated += counts["updated"]
         run.unchanged += counts["unchanged"]
-        run.rejected += len(rejections)
+        run.rejected += len(
+            batch.rejections
+        )  # rows only: a refused image leaves its booking imported
         run.read = run.created + run.updated + run.unchanged + run.rejected
         run.resume_line = max(run.resume_line, batch.last_line)
         run.dropped_fields = sorted(set(run.dropped_fields) | batch.dropped)
@@ -440,36 +452,54 @@ def _batch_commit(*, source: str, run: ImportRun, batch: _Batch) -> None:
         )
 
 
-def _row_with_mugshots_write(*, source: str, pending: _Pending) -> str | RowRejection:
-    """Write one row and store its images in a savepoint; a refused image undoes the row and rejects it."""
-    from gateway.services.mugshots import mugshot_store
+def _mugshots_store(
+    *, pending: Sequence[_Pending], written: Mapping[str, tuple[int, str]]
+) -> list[RowRejection]:
+    """Store the images of written bookings; return one refusal per image `mugshot_store` refused.
 
-    try:
-        with transaction.atomic():
-            statuses = _rows_write(source=source, rows=[pending])
-            status = statuses[pending.row.booking_key]
-            if status != "unchanged":
-                booking = Booking.objects.get(source=source, source_key=pending.row.booking_key)
-                for mugshot in pending.row.mugshots:
+    The images of an unchanged booking were stored by an earlier run (its hash covers them), so they are only
+    validated again, to report a refused one in every run's report rather than only in the first. Nothing is
+    written before an image passes validation, so a refusal needs no savepoint.
+    """
+    from gateway.services.mugshots import ImageRejectedError, mugshot_store, mugshot_validate
+
+    if not pending:
+        return []
+    ids = [
+        pk if status != "unchanged" else 0
+        for pk, status in (written[p.row.booking_key] for p in pending)
+    ]
+    bookings = Booking.objects.in_bulk([pk for pk in ids if pk])
+    refused = []
+    for item, pk in zip(pending, ids, strict=True):
+        for mugshot in item.row.mugshots:
+            try:
+                if pk:
                     mugshot_store(
-                        booking=booking,
+                        booking=bookings[pk],
                         data=mugshot.data,
                         pose=mugshot.pose,
                         captured_at=mugshot.captured_at,
                     )
-    except GatewayError as error:
-        reason = error.extra.get("reason", "")
-        return RowRejection(
-            line=pending.row.line,
-            field="mugshot",
-            value=f"{len(mugshot.data)} bytes",
-            reason=f"{error.message}{f' ({reason})' if reason else ''}",
-        )
-    return status
+                else:
+                    mugshot_validate(data=mugshot.data)
+            except ImageRejectedError as error:
+                refused.append(
+                    RowRejection(
+                        line=item.row.line,
+                        field=MUGSHOT_FIELD,
+                        value=f"<{len(mugshot.data)} bytes>",
+                        reason=f"{error.message} ({error.reason})",
+                    )
+                )
+    return refused
 
 
-def _rows_write(*, source: str, rows: Sequence[_Pending]) -> dict[str, str]:
-    """Upsert the people, bookings and charges of `rows`; booking key -> created/updated/unchanged."""
+def _rows_write(*, source: str, rows: Sequence[_Pending]) -> dict[str, tuple[int, str]]:
+    """Upsert the people, bookings and charges of `rows`; booking key -> (id, created/updated/unchanged).
+
+    The id of an unchanged booking may be 0 (PostgreSQL does not look it up: nothing of it is written).
+    """
     if not rows:
         return {}
     latest: dict[str, _Pending] = {}  # a person in several rows of a batch: the last row wins
@@ -509,4 +539,4 @@ def _rows_write(*, source: str, rows: Sequence[_Pending]) -> dict[str, str]:
             for position, charge in enumerate(p.row.charges, start=1)
         ],
     )
-    return {key: status for key, (_, status) in bookings.items()}
+    return bookings

@@ -47,7 +47,10 @@ class Command(BaseCommand):
         payload = report.as_dict()
         if options["report"] is not None:
             options["report"].write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-        summary = {k: payload[k] for k in ("read", "created", "updated", "unchanged", "rejected")}
+        summary = {
+            k: payload[k]
+            for k in ("read", "created", "updated", "unchanged", "rejected", "mugshots_rejected")
+        }
         self.stdout.write(
             f"{report.format} import of {report.path}: "
             + ", ".join(f"{k} {v}" for k, v in summary.items())
@@ -62,9 +65,10 @@ class Command(BaseCommand):
                 else ""
             )
         )
-        for rejection in report.rejections[:20]:
+        listed = [*report.rejections, *report.mugshot_rejections]
+        for rejection in listed[:20]:
             self.stdout.write(
                 f"  line {rejection['line']}: {rejection['field']} {rejection['value']!r}: {rejection['reason']}"
             )
-        if len(report.rejections) > 20:
-            self.stdout.write(f"  ... and {len(report.rejections) - 20} more (see --report)")
+        if len(listed) > 20:
+            self.stdout.write(f"  ... and {len(listed) - 20} more (see --report)")

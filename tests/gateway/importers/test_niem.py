@@ -6,6 +6,7 @@ hostile files) are derived from them here, so each test states the one thing it 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -583,3 +584,31 @@ def test_the_nola_shape_imports_once_and_reimports_unchanged(tmp_path: Path) -> 
     second = json.loads(report.read_text(encoding="utf-8"))
     assert (second["read"], second["unchanged"], second["rejected"]) == (1, 1, 0)
     assert "PersonUSCitizenIndicator" in second["dropped_fields"]
+
+
+@pytest.mark.django_db
+def test_a_dummy_inline_image_keeps_the_booking_and_is_reported(tmp_path: Path) -> None:
+    """The real NOLA samples carry a 36-byte placeholder where the photo travels; the booking still imports."""
+    from gateway.models.records import Booking, Mugshot
+    from gateway.services.imports import bookings_import
+
+    placeholder = base64.b64encode(b"placeholder, not a photo: 0123456789").decode()
+    text = re.sub(
+        r"<nc:Base64BinaryObject>.*?</nc:Base64BinaryObject>",
+        f"<nc:Base64BinaryObject>{placeholder}</nc:Base64BinaryObject>",
+        _nola_text(),
+        flags=re.DOTALL,
+    )
+    path = _variant(tmp_path, text)
+
+    report = bookings_import(path=path, format_name="niem")
+    again = bookings_import(path=path, format_name="niem")
+
+    assert (report.read, report.created, report.rejected) == (1, 1, 0)
+    assert [(r["line"], r["field"], r["value"]) for r in report.mugshot_rejections] == [
+        (1, "mugshot", "<36 bytes>")
+    ]
+    assert "not_an_image" in report.mugshot_rejections[0]["reason"]
+    assert Booking.objects.get(source="niem").charges.count() == 2
+    assert not Mugshot.objects.exists()
+    assert (again.read, again.unchanged, len(again.mugshot_rejections)) == (1, 1, 1)

@@ -23,7 +23,15 @@ from gateway.importers.base import (
     ParsedRow,
     RowRejection,
 )
-from gateway.models import Booking, Charge, ImportRun, ImportStatus, Mugshot, Person
+from gateway.models import (
+    Booking,
+    Charge,
+    ImportRejection,
+    ImportRun,
+    ImportStatus,
+    Mugshot,
+    Person,
+)
 from gateway.services.imports import ImportReport, bookings_import
 
 ROSTERS = Path(__file__).resolve().parents[1] / "fixtures" / "rosters"
@@ -274,6 +282,8 @@ def _png() -> bytes:
 
 
 class _PhotoFormat:
+    """Three bookings: a good image, a non-image, a good and a truncated image; then a format rejection."""
+
     def __init__(self, options: FormatOptions) -> None:
         self.options = options
 
@@ -283,35 +293,44 @@ class _PhotoFormat:
 
     def parse(self, path: Path) -> Iterator[ParsedRow]:
         image = _png()
-        for line, data in enumerate(
-            [image, b"not an image at all", image[: len(image) // 2]], start=1
-        ):
+        images = [(image,), (b"not an image at all",), (image, image[: len(image) // 2])]
+        for line, datas in enumerate(images, start=1):
             yield ParsedBooking(
                 line=line,
                 person_key=f"p{line}",
                 person={"last_name": f"PHOTO{line}"},
                 booking_key=f"b{line}",
                 booking={"booking_number": f"B{line}"},
-                mugshots=(ParsedMugshot(data=data, pose="frontal"),),
+                mugshots=tuple(ParsedMugshot(data=data, pose="frontal") for data in datas),
             )
-        yield RowRejection(
-            line=4, field="x", value="y", reason="a rejection from the format itself"
-        )
+        # A format's own rejection that happens to name a "mugshot" column is still a rejected row.
+        yield RowRejection(line=4, field="mugshot", value="y", reason="a rejection from the format")
 
 
-def test_refused_images_reject_their_row_and_leave_nothing_behind(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings: object
+def test_a_refused_image_keeps_its_booking_and_is_listed_apart_from_rejected_rows(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(registry.FORMATS, "photos", f"{__name__}:_PhotoFormat")
     report = bookings_import(path=ROSTERS, format_name="photos")
-    assert counts(report) == (4, 1, 0, 0, 3)
-    assert [r["field"] for r in report.rejections] == ["mugshot", "mugshot", "x"]
-    assert "not_an_image" in report.rejections[0]["reason"]
-    assert list(Booking.objects.values_list("source_key", flat=True)) == ["b1"]
-    assert Mugshot.objects.get().pose == "frontal"
     again = bookings_import(path=ROSTERS, format_name="photos")
-    assert counts(again) == (4, 0, 0, 1, 3)
-    assert Mugshot.objects.count() == 1
+    assert counts(report) == (4, 3, 0, 0, 1)
+    assert_adds_up(report)
+    assert [(r["line"], r["field"]) for r in report.rejections] == [(4, "mugshot (row)")]
+    size = len(_png())
+    assert [(r["line"], r["field"], r["value"]) for r in report.mugshot_rejections] == [
+        (2, "mugshot", "<19 bytes>"),
+        (3, "mugshot", f"<{size // 2} bytes>"),
+    ]
+    assert "(not_an_image)" in report.mugshot_rejections[0]["reason"]
+    assert report.as_dict()["mugshots_rejected"] == 2
+    stored = ImportRejection.objects.filter(run_id=report.run_id, field="mugshot")
+    assert sorted(stored.values_list("line", flat=True)) == [2, 3]
+    assert sorted(Booking.objects.values_list("source_key", flat=True)) == ["b1", "b2", "b3"]
+    assert sorted(Mugshot.objects.values_list("booking__source_key", flat=True)) == ["b1", "b3"]
+    # A re-import writes nothing, yet its report still names every refused image.
+    assert counts(again) == (4, 0, 0, 3, 1)
+    assert again.mugshot_rejections == report.mugshot_rejections
+    assert Mugshot.objects.count() == 2
 
 
 # -- the command
