@@ -2,6 +2,7 @@
 
 from gateway.models.faces import *  # noqa: F403  (face gallery and match requests)
 from gateway.models.imports import ImportRejection, ImportRun, ImportStatus
+from gateway.models.recipients import RecipientAccount, RecipientType
 from gateway.models.records import (
     Booking,
     Charge,
@@ -30,6 +31,8 @@ __all__ = [
     "Mugshot",
     "Person",
     "Pose",
+    "RecipientAccount",
+    "RecipientType",
     "ReleaseEffect",
     "SensitivityTag",
     "Sex",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
+from gateway.models import RecipientAccount, RecipientType
 from gateway.roles import Role
 
 __all__ = ["DemoAccount", "demo_accounts_create", "user_create_with_role"]
@@ -49,6 +50,15 @@ def demo_accounts_create() -> list[DemoAccount]:
     accounts = []
     for username, role, full_name in DEMO_USERS:
         password = secrets.token_urlsafe(12)
-        user_create_with_role(username=username, password=password, role=role, full_name=full_name)
+        user = user_create_with_role(
+            username=username, password=password, role=role, full_name=full_name
+        )
+        if role == Role.VENDOR:
+            # The demo vendor may call the release API; its agreement is a draft, so it is denied until
+            # the county activates one (GOV-01).
+            RecipientAccount.objects.update_or_create(
+                user=user,
+                defaults={"recipient_type": RecipientType.VENDOR, "name": "Demo vendor (SAMPLE)"},
+            )
         accounts.append(DemoAccount(username=username, password=password, role=role))
     return accounts

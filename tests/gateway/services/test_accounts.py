@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import authenticate
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 
 from gateway.roles import Role
 from gateway.services.accounts import demo_accounts_create, user_create_with_role
@@ -33,3 +33,11 @@ def test_user_holds_exactly_one_role() -> None:
     user = user_create_with_role(username="bob", password="another-long-password", role=Role.CLERK)
     assert list(user.groups.values_list("name", flat=True)) == ["clerk"]
     assert user.is_staff
+
+
+def test_demo_vendor_is_registered_as_a_vendor_recipient() -> None:
+    demo_accounts_create()
+    demo_accounts_create()
+    vendor = User.objects.get(username="vendor")
+    assert vendor.recipient_account.recipient_type == "vendor"
+    assert not hasattr(User.objects.get(username="clerk"), "recipient_account")

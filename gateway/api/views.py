@@ -1,0 +1,56 @@
+"""The recipient API: thin views that hand requests to the release path and return what it answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gateway.api.serializers import ReleaseRequestSerializer
+from gateway.models import RecipientAccount
+from gateway.services.releases import ReleaseStatus, release_records
+
+HTTP_STATUS = {
+    ReleaseStatus.RELEASED: status.HTTP_200_OK,
+    ReleaseStatus.PENDING_REVIEW: status.HTTP_202_ACCEPTED,
+    ReleaseStatus.NOT_AVAILABLE: status.HTTP_404_NOT_FOUND,
+}
+
+
+def _recipient_account(request: Request) -> RecipientAccount:
+    try:
+        account: RecipientAccount = request.user.recipient_account  # type: ignore[union-attr]
+    except ObjectDoesNotExist:
+        account = None  # type: ignore[assignment]
+    if account is None or not account.active:
+        raise PermissionDenied("This account is not registered as an active recipient.")
+    return account
+
+
+class ReleaseView(APIView):
+    """POST a release request for bookings; the answer is the release path's, status for status.
+
+    A denied request, a missing booking and a sealed one are the same 404 `not_available` answer.
+    """
+
+    throttle_scope = "releases"
+
+    @extend_schema(request=ReleaseRequestSerializer, responses={200: dict, 202: dict, 404: dict})
+    def post(self, request: Request) -> Response:
+        account = _recipient_account(request)
+        serializer = ReleaseRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = dict(serializer.validated_data)
+        booking_numbers = data.pop("booking_numbers")
+        data["recipient"] = account.as_recipient()
+        data["documents"] = [{**doc, "verified_by": []} for doc in data["documents"]]
+        release = release_records(
+            request=data, booking_numbers=booking_numbers, requested_by=request.user.get_username()
+        )
+        return Response(release.as_dict(), status=HTTP_STATUS[release.status])
