@@ -25,6 +25,10 @@ Vocabulary of the mappings (the service copies these keys onto the models and ig
 `line` is the 1-based physical line (or, for XML, the message/record ordinal) a human opens the file at; the
 service resumes a killed run after the last committed line, so it must increase through the file.
 
+A format whose rows are events rather than a snapshot (NIEM: a booking message, later its release message)
+sets the class attribute `REPEATS_ARE_UPDATES = True`: a later row for a booking already read is then applied
+as an update, in file order, instead of being rejected as a duplicate (see `repeats_are_updates`).
+
 A format that cannot read the file at all raises `gateway.exceptions.GatewayError` with code
 `IMPORT_FILE_UNREADABLE` (or `IMPORT_MAPPING_INVALID`) naming the problem, e.g. the missing columns. A single bad
 row is never an exception: yield a `RowRejection` naming the field, the raw value and the reason.
@@ -46,6 +50,7 @@ __all__ = [
     "ParsedMugshot",
     "ParsedRow",
     "RowRejection",
+    "repeats_are_updates",
 ]
 
 
@@ -112,3 +117,12 @@ class FormatFactory(Protocol):
     """A format class or function: `FormatFactory(options) -> BookingFormat`."""
 
     def __call__(self, options: FormatOptions, /) -> BookingFormat: ...
+
+
+def repeats_are_updates(importer: BookingFormat) -> bool:
+    """Whether a later row for a booking already read in the same file updates it (else it is a duplicate).
+
+    Snapshot rosters list a booking once, so a second row is a mistake in the file and is rejected; message
+    streams (NIEM) carry a booking again whenever it changes. Optional on a format, so it defaults to False.
+    """
+    return bool(getattr(importer, "REPEATS_ARE_UPDATES", False))

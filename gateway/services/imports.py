@@ -31,7 +31,13 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from gateway.exceptions import GatewayError, GatewayErrorCode
-from gateway.importers.base import FormatOptions, ParsedBooking, ParsedRow, RowRejection
+from gateway.importers.base import (
+    FormatOptions,
+    ParsedBooking,
+    ParsedRow,
+    RowRejection,
+    repeats_are_updates,
+)
 from gateway.importers.registry import format_build
 from gateway.importers.upsert import UpsertItem, charges_replace, records_upsert
 from gateway.models import Booking, Charge, ImportRejection, ImportRun, ImportStatus, Person
@@ -110,13 +116,18 @@ def bookings_import(
         format_name=format_name, path=path, reading=f"{encoding}|{_mapping_text(mapping)}"
     )
     resumed_after = run.resume_line
-    writer = _BatchWriter()
+    repeats = repeats_are_updates(importer)
     completed = False
     try:
+        writer = _BatchWriter(
+            repeats_update=repeats, later=_later_states(importer.parse(path)) if repeats else {}
+        )
         rows = _progress(importer.parse(path), enabled=progress, total=_line_count(path, progress))
         for row in rows:
             if resumed_after and row.line <= resumed_after:
                 continue
+            if writer.holds(row):  # a later message for a booking of this batch: write that first
+                _batch_commit(source=importer.source, run=run, batch=writer.take())
             writer.add(row)
             if len(writer) >= batch_size:
                 _batch_commit(source=importer.source, run=run, batch=writer.take())
@@ -331,6 +342,9 @@ class _Pending:
     row: ParsedBooking
     person_hash: str
     row_hash: str
+    # For a row a later row of the same file replaces (a booking message followed by its release): the hash of
+    # that last row. If the database already holds it, this row is history already applied, not a change.
+    final_hash: str | None = None
 
 
 @dataclass
@@ -343,11 +357,59 @@ class _Batch:
     dropped: set[str]
 
 
+def _row_hashes(row: ParsedBooking) -> tuple[str, str]:
+    """(person hash, row hash) of a row: the row hash covers person, booking, charges and image bytes."""
+    mugshot_hashes = (
+        [hashlib.sha256(m.data).hexdigest() for m in row.mugshots] if row.mugshots else []
+    )
+    # `age_recorded_on` is left out: a daily roster restates the same age every day, and "age 44 recorded
+    # on the first day it was seen" stays true until the age itself changes.
+    person = row.person
+    if "age_recorded_on" in person:
+        person = {k: v for k, v in person.items() if k != "age_recorded_on"}
+    person_hash = _hash(person)
+    row_hash = _hash(
+        (
+            row.person_key,
+            person_hash,
+            row.booking,
+            row.charges,
+            [(h, m.pose, m.captured_at) for h, m in zip(mugshot_hashes, row.mugshots, strict=True)],
+        )
+    )
+    return person_hash, row_hash
+
+
+def _later_states(rows: Iterable[ParsedRow]) -> dict[str, tuple[int, str]]:
+    """Booking key -> (last line, row hash) for every booking that more than one valid row of the file carries.
+
+    A first pass over a file whose later rows update earlier ones (NIEM messages). Without it a re-import could
+    not tell "the stored booking is this file's last message" from "this file's first message is news", and
+    would rewrite every released booking twice. It costs a second parse and, like the in-file duplicate check
+    of the other formats, memory that grows with the number of bookings (a key, a line and a hash each).
+    """
+    last: dict[str, tuple[int, str] | None] = {}
+    for row in rows:
+        if isinstance(row, ParsedBooking) and _row_check(row) is None:
+            # None marks a key seen once: a hash is only worked out once a second row shows it is needed.
+            key = row.booking_key
+            last[key] = (row.line, _row_hashes(row)[1]) if key in last else None
+    return {key: state for key, state in last.items() if state is not None}
+
+
 @dataclass
 class _BatchWriter:
-    """Collects rows, validated and hashed, until a batch is taken for commit."""
+    """Collects rows, validated and hashed, until a batch is taken for commit.
 
+    With `repeats_update` (see gateway.importers.base.repeats_are_updates) a later row for a booking already read
+    is an update, applied in file order: the caller writes the batch holding the earlier row first. Otherwise it
+    is rejected as a duplicate naming the first line.
+    """
+
+    repeats_update: bool = False
+    later: Mapping[str, tuple[int, str]] = field(default_factory=dict)
     pending: list[_Pending] = field(default_factory=list)
+    pending_keys: set[str] = field(default_factory=set)
     rejections: list[RowRejection] = field(default_factory=list)
     last_line: int = 0
     dropped: set[str] = field(default_factory=set)
@@ -358,23 +420,25 @@ class _BatchWriter:
     def __len__(self) -> int:
         return len(self.pending) + len(self.rejections)
 
+    def holds(self, row: ParsedRow) -> bool:
+        """Whether `row` updates a booking this batch already holds (one upsert cannot write a key twice)."""
+        return isinstance(row, ParsedBooking) and row.booking_key in self.pending_keys
+
     def take(self) -> _Batch:
         batch = _Batch(self.pending, self.rejections, self.last_line, set(self.dropped))
-        self.pending, self.rejections = [], []
+        self.pending, self.rejections, self.pending_keys = [], [], set()
         return batch
 
     def add(self, row: ParsedRow) -> None:
         self.last_line = max(self.last_line, row.line)
         if isinstance(row, RowRejection):
-            if (
-                row.field == MUGSHOT_FIELD
-            ):  # reserved for refused images, which are not rejected rows
+            if row.field == MUGSHOT_FIELD:  # reserved for refused images, not rejected rows
                 row = replace(row, field=f"{MUGSHOT_FIELD} (row)")
             self.rejections.append(row)
             return
         self.dropped.update(row.dropped_fields)
         problem = _row_check(row)
-        if problem is None:
+        if problem is None and not self.repeats_update:
             first_line = self.seen.setdefault(hash(row.booking_key), row.line)
             if first_line != row.line:
                 problem = RowRejection(
@@ -386,28 +450,11 @@ class _BatchWriter:
         if problem is not None:
             self.rejections.append(problem)
             return
-        mugshot_hashes = (
-            [hashlib.sha256(m.data).hexdigest() for m in row.mugshots] if row.mugshots else []
-        )
-        # `age_recorded_on` is left out: a daily roster restates the same age every day, and "age 44 recorded
-        # on the first day it was seen" stays true until the age itself changes.
-        person = row.person
-        if "age_recorded_on" in person:
-            person = {k: v for k, v in person.items() if k != "age_recorded_on"}
-        person_hash = _hash(person)
-        row_hash = _hash(
-            (
-                row.person_key,
-                person_hash,
-                row.booking,
-                row.charges,
-                [
-                    (h, m.pose, m.captured_at)
-                    for h, m in zip(mugshot_hashes, row.mugshots, strict=True)
-                ],
-            )
-        )
-        self.pending.append(_Pending(row=row, person_hash=person_hash, row_hash=row_hash))
+        person_hash, row_hash = _row_hashes(row)
+        last = self.later.get(row.booking_key)
+        final_hash = last[1] if last is not None and last[0] > row.line else None
+        self.pending.append(_Pending(row, person_hash, row_hash, final_hash))
+        self.pending_keys.add(row.booking_key)
 
 
 def _batch_commit(*, source: str, run: ImportRun, batch: _Batch) -> None:
@@ -416,7 +463,12 @@ def _batch_commit(*, source: str, run: ImportRun, batch: _Batch) -> None:
         return
     with transaction.atomic():
         counts = {"created": 0, "updated": 0, "unchanged": 0}
-        written = _rows_write(source=source, rows=batch.pending)
+        applied = _applied_history(source=source, pending=batch.pending)
+        skipped = {id(p) for p in applied}
+        written = _rows_write(
+            source=source, rows=[p for p in batch.pending if id(p) not in skipped]
+        )
+        written.update((p.row.booking_key, (0, "unchanged")) for p in applied)
         for _, status in written.values():
             counts[status] += 1
         refused = _mugshots_store(
@@ -450,6 +502,23 @@ def _batch_commit(*, source: str, run: ImportRun, batch: _Batch) -> None:
                 "dropped_fields",
             ]
         )
+
+
+def _applied_history(*, source: str, pending: Sequence[_Pending]) -> list[_Pending]:
+    """The rows a later row of the file replaces whose booking already holds that later row's content.
+
+    Applying them would only rewrite the booking to an older state and back: on re-importing a folder of
+    booking and release messages every message is then unchanged, as a re-import must be.
+    """
+    replaced = {p.row.booking_key: p for p in pending if p.final_hash is not None}
+    if not replaced:
+        return []
+    stored = Booking.objects.filter(source=source, source_key__in=list(replaced)).values_list(
+        "source_key", "content_hash"
+    )
+    return [
+        replaced[key] for key, content_hash in stored if content_hash == replaced[key].final_hash
+    ]
 
 
 def _mugshots_store(

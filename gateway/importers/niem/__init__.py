@@ -57,7 +57,13 @@ _PROLOG_BYTES = 65536
 
 
 class NiemFormat:
-    """`--format niem`: a NIEM booking XML file, or a folder of them (read in name order)."""
+    """`--format niem`: a NIEM booking XML file, or a folder of them (read in name order).
+
+    A booking message and the later release message of the same booking are the normal case in one folder,
+    so a repeated booking is an update applied in order, not a duplicate.
+    """
+
+    REPEATS_ARE_UPDATES = True
 
     def __init__(self, options: FormatOptions | None = None) -> None:
         self._source = (options.source if options is not None else None) or DEFAULT_SOURCE

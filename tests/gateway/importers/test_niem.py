@@ -612,3 +612,76 @@ def test_a_dummy_inline_image_keeps_the_booking_and_is_reported(tmp_path: Path) 
     assert Booking.objects.get(source="niem").charges.count() == 2
     assert not Mugshot.objects.exists()
     assert (again.read, again.unchanged, len(again.mugshot_rejections)) == (1, 1, 1)
+
+
+# --- a booking carried again by later messages: applied in order as updates --------------------------------
+
+
+def _booking_message() -> str:
+    """The NOLA shape as its booking message: the same booking before its release."""
+    text = re.sub(r"<j:BookingRelease>.*?</j:BookingRelease>", "", _nola_text(), flags=re.DOTALL)
+    assert "BookingRelease" not in text
+    return text
+
+
+def _message_folder(tmp_path: Path, *texts: str) -> Path:
+    folder = tmp_path / "messages"
+    folder.mkdir()
+    for number, text in enumerate(texts, start=1):
+        _variant(folder, text, name=f"{number:02d}.xml")
+    return folder
+
+
+def _import_counts(path: Path, batch_size: int = 2000) -> tuple[int, int, int, int, int]:
+    from gateway.services.imports import bookings_import
+
+    report = bookings_import(path=path, format_name="niem", batch_size=batch_size)
+    assert report.rejections == ()
+    return report.read, report.created, report.updated, report.unchanged, report.rejected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("batch_size", [1, 2000])
+def test_a_release_message_after_the_booking_message_updates_the_booking(
+    tmp_path: Path, batch_size: int
+) -> None:
+    from gateway.models.records import Booking
+
+    folder = _message_folder(tmp_path, _booking_message(), _nola_text(), _nola_text())
+
+    assert _import_counts(folder, batch_size) == (3, 1, 1, 1, 0)
+    booking = Booking.objects.get(source="niem", source_key="SCN-2025-004211")
+    assert booking.released_at == datetime(2025, 3, 16, 9, 40, tzinfo=CENTRAL)
+    assert booking.charges.count() == 2
+    # Re-importing the folder leaves the released booking as it is: no trip back to the booking message.
+    updated_at = booking.updated_at
+    assert _import_counts(folder, batch_size) == (3, 0, 0, 3, 0)
+    assert Booking.objects.get(pk=booking.pk).updated_at == updated_at
+
+
+@pytest.mark.django_db
+def test_messages_nested_in_one_file_are_applied_in_order(tmp_path: Path) -> None:
+    from gateway.models.records import Booking
+
+    def body(text: str) -> str:
+        return text[text.index("<nola:BookingExchange") :]
+
+    # The release first, then a stale booking message: the file's order wins, as a JMS replay would have it.
+    wrapper = f"<Messages>{body(_nola_text())}{body(_booking_message())}</Messages>"
+    path = _variant(tmp_path, wrapper, name="replay.xml")
+
+    assert _import_counts(path) == (2, 1, 1, 0, 0)
+    assert (
+        Booking.objects.get(source_key="SCN-2025-004211").released_at is not None
+    )  # kept: not published
+    assert _import_counts(path) == (2, 0, 0, 2, 0)
+
+
+@pytest.mark.django_db
+def test_the_booking_message_imported_alone_first_then_the_release_updates_it(
+    tmp_path: Path,
+) -> None:
+    booking_only = _message_folder(tmp_path, _booking_message())
+    assert _import_counts(booking_only) == (1, 1, 0, 0, 0)
+    _variant(booking_only, _nola_text(), name="02.xml")
+    assert _import_counts(booking_only) == (2, 0, 1, 1, 0)
