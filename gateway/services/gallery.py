@@ -50,6 +50,7 @@ __all__ = [
     "embedder_get",
     "gallery_enroll_chunk",
     "gallery_enroll_start",
+    "gallery_enrollment_progress",
     "gallery_excluded_since",
     "gallery_index_get",
     "gallery_remove_booking",
@@ -296,6 +297,24 @@ def gallery_enroll_chunk(*, chunk_id: int) -> int:
             if run.chunks_done >= run.chunks:
                 _run_finish(run_id=run.pk)
     return enrolled
+
+
+def gallery_enrollment_progress(*, run_id: int) -> dict[str, Any]:
+    """Where an enrollment run stands, for the operator screen and ``enroll_gallery --wait``."""
+    run = EnrollmentRun.objects.get(pk=run_id)
+    return {
+        "run": run.pk,
+        "model_id": run.model_id,
+        "status": run.status,
+        "mugshots": run.total,
+        "chunks": run.chunks,
+        "chunks_done": run.chunks_done,
+        "enrolled": run.enrolled,
+        "failed": run.failed,
+        "percent": round(100.0 * run.chunks_done / run.chunks, 1) if run.chunks else 100.0,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
 
 
 def _template_make(*, mugshot: Mugshot, embedder: Embedder, model_id: str) -> FaceTemplate | None:

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from gateway.models.faces import EnrollmentRun, EnrollmentStatus
-from gateway.services.gallery import gallery_enroll_start
+from gateway.models.faces import EnrollmentStatus
+from gateway.services.gallery import gallery_enroll_start, gallery_enrollment_progress
 
 
 class Command(BaseCommand):
@@ -25,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--wait", action="store_true", help="print progress until the run is done"
         )
+        parser.add_argument(
+            "--timeout", type=float, default=0.0, help="with --wait: stop waiting after this many s"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         run = gallery_enroll_start(
@@ -35,11 +38,16 @@ class Command(BaseCommand):
         self.stdout.write(
             f"run {run.pk}: model {run.model_id}, {run.total} eligible mugshots in {run.chunks} chunks"
         )
+        deadline = time.monotonic() + options["timeout"] if options["timeout"] > 0 else None
         while options["wait"]:
-            run = EnrollmentRun.objects.get(pk=run.pk)
+            progress = gallery_enrollment_progress(run_id=run.pk)
             self.stdout.write(
-                f"  {run.chunks_done}/{run.chunks} chunks, {run.enrolled} enrolled, {run.failed} failed"
+                f"  {progress['chunks_done']}/{progress['chunks']} chunks ({progress['percent']}%), "
+                f"{progress['enrolled']} enrolled, {progress['failed']} failed"
             )
-            if run.status == EnrollmentStatus.DONE:
+            if progress["status"] == EnrollmentStatus.DONE:
                 break
-            time.sleep(2)
+            if deadline is not None and time.monotonic() >= deadline:
+                self.stdout.write(f"run {run.pk} still running; the workers carry on without us")
+                break
+            time.sleep(min(2.0, options["timeout"] or 2.0))

@@ -24,6 +24,7 @@ from gateway.services.gallery import (
     embedder_get,
     gallery_enroll_chunk,
     gallery_enroll_start,
+    gallery_enrollment_progress,
     gallery_excluded_since,
     gallery_index_get,
     gallery_remove_person,
@@ -110,6 +111,9 @@ def test_enrollment_embeds_each_eligible_mugshot_once(django_capture_on_commit_c
     run = enroll(django_capture_on_commit_callbacks)
     assert (run.total, run.chunks, run.chunks_done) == (7, 3, 3)
     assert (run.enrolled, run.failed, run.status) == (7, 0, EnrollmentStatus.DONE)
+    progress = gallery_enrollment_progress(run_id=run.pk)
+    assert (progress["percent"], progress["enrolled"], progress["mugshots"]) == (100.0, 7, 7)
+    assert progress["finished_at"] is not None
     for shot, vector in zip(shots, vectors, strict=True):
         template = FaceTemplate.objects.get(mugshot=shot)
         assert np.allclose(descriptor_from_bytes(template.descriptor), vector, atol=1.3e-3)
@@ -208,7 +212,14 @@ def test_enroll_gallery_command_reports_the_run(django_capture_on_commit_callbac
     with django_capture_on_commit_callbacks(execute=True):
         call_command("enroll_gallery", "--embedder", "synthetic", "--chunk-size", "5", stdout=out)
     assert "1 eligible mugshots in 1 chunks" in out.getvalue()
-    assert FaceTemplate.objects.count() == 1
+    # --wait polls the run; here the chunk tasks only run when the test's callbacks do, afterwards
+    booked("cmd2", np.full(DIM, 0.03))
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("enroll_gallery", "--wait", "--timeout", "0.1", stdout=out)
+    assert "0/1 chunks (0.0%), 0 enrolled, 0 failed" in out.getvalue()
+    assert "still running" in out.getvalue()
+    assert FaceTemplate.objects.count() == 2
 
 
 @pytest.mark.live_worker
