@@ -155,6 +155,9 @@ def _scan_session(
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # No busy-waiting: searches are sporadic, and spinning threads measured slower on a shared
+    # 2-core machine while taking cores from the web process and the NumPy/BLAS work around them.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(
         model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
