@@ -32,7 +32,9 @@ serve: install var/demo-secret-key
 
 test: install
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/python -m pytest -q -n 2
+	DEBUG=1 $(BIN)/python manage.py policy validate
+	DEBUG=1 $(BIN)/python manage.py policy test
+	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check .
