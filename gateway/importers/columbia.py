@@ -22,7 +22,6 @@ from gateway.importers.base import FormatOptions, ParsedBooking, ParsedRow
 from gateway.importers.cleaning import (
     datetime_parse,
     integer_text,
-    is_prohibited_column,
     multi_split,
     name_split,
     pdf_footer_strip,
@@ -83,7 +82,7 @@ class ColumbiaFormat:
             ),
             booking={"booked_at": booked_at},
             charges=_charges(record, booking_type=booking_type),
-            dropped_fields=tuple(c for c in record.cells if is_prohibited_column(c)),
+            dropped_fields=record.dropped,
         )
 
 

@@ -12,16 +12,18 @@ matched and released.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from gateway.exceptions import GatewayError, GatewayErrorCode
 from gateway.importers.base import ParsedBooking, ParsedRow, RowRejection
-from gateway.importers.cleaning import CellError, is_prohibited_column, text
+from gateway.importers.cleaning import CellError, caches_clear, is_prohibited_column, text
 
 __all__ = ["CsvRecord", "CsvTable", "FieldError", "rows_build", "unreadable"]
 
@@ -56,6 +58,9 @@ class CsvRecord:
 
     line: int
     cells: dict[str, str]
+    # The file's columns that are never stored (citizenship, immigration, place of birth), worked out once
+    # per file: every row of a file has the same columns.
+    dropped: tuple[str, ...] = ()
 
     def raw(self, column: str) -> str:
         return self.cells.get(column, "")
@@ -107,10 +112,8 @@ class CsvTable:
         if self.path.stat().st_size == 0:
             raise unreadable(f"{self.path} is empty: not even a header row.", path=str(self.path))
         try:
-            with self.path.open(
-                encoding=self.encoding, errors="surrogateescape", newline=""
-            ) as handle:
-                reader = csv.reader(handle, delimiter=self.delimiter)
+            with self.path.open("rb") as handle:
+                reader = csv.reader(_lines(handle, self.encoding), delimiter=self.delimiter)
                 end = 0
                 for cells in reader:
                     yield end + 1, cells
@@ -138,6 +141,7 @@ class CsvTable:
             )
 
     def __iter__(self) -> Iterator[CsvRecord | RowRejection]:
+        caches_clear()
         reader = self._open()
         if self.fieldnames is None:
             first = next(reader, None)
@@ -148,14 +152,16 @@ class CsvTable:
             self.header_check(self.fieldnames)
         header = self.header
         width = len(header)
+        dropped = self.dropped
         for line, cells in reader:
             if not any(cells):
                 continue  # blank lines are layout, not rows
-            rejection = self._cells_check(line=line, cells=cells, width=width)
-            if rejection is not None:
-                yield rejection
-                continue
-            yield CsvRecord(line=line, cells=dict(zip(header, cells, strict=True)))
+            if len(cells) != width or _SURROGATE.search("".join(cells)):
+                rejection = self._cells_check(line=line, cells=cells, width=width)
+                if rejection is not None:
+                    yield rejection
+                    continue
+            yield CsvRecord(line, dict(zip(header, cells, strict=True)), dropped)
 
     def _cells_check(self, *, line: int, cells: list[str], width: int) -> RowRejection | None:
         if len(cells) != width:
@@ -181,6 +187,32 @@ class CsvTable:
                     ),
                 )
         return None
+
+
+_BLOCK = 1 << 20
+
+
+def _lines(handle: BinaryIO, encoding: str) -> Iterator[str]:
+    """The lines of a binary file as `open(encoding=..., errors="surrogateescape", newline="")` would yield them
+    (ends kept: \n, \r\n or \r), read and decoded a megabyte at a time.
+
+    Why not just iterate a text file: it reads 8 KiB at a time and every read lets go of the interpreter lock
+    for a moment. That resets the lock's hand-over timer, so the import's committing thread, waiting for the
+    lock, would hardly ever get it while rows are parsed, and parsing and writing would not overlap at all.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)(errors="surrogateescape")
+    rest = ""
+    while True:
+        block = handle.read(_BLOCK)
+        text_block = rest + decoder.decode(block, final=not block)
+        if not block:
+            if text_block:
+                yield from io.StringIO(text_block, newline="")
+            return
+        # Cut after the last complete line end; a final "\r" may be half of a "\r\n", so it waits.
+        cut = max(text_block.rfind("\n"), text_block.rfind("\r", 0, len(text_block) - 1)) + 1
+        rest = text_block[cut:]
+        yield from io.StringIO(text_block[:cut], newline="")
 
 
 def _shown(value: str) -> str:

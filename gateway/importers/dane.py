@@ -28,7 +28,6 @@ from gateway.importers.cleaning import (
     charge_level_from_text,
     datetime_parse,
     integer_text,
-    is_prohibited_column,
     multi_split,
     names_repair,
     sex_from_text,
@@ -91,7 +90,7 @@ class DaneFormat:
             ),
             booking=booking,
             charges=_charges(record),
-            dropped_fields=tuple(c for c in record.cells if is_prohibited_column(c)),
+            dropped_fields=record.dropped,
         )
 
 

@@ -34,7 +34,6 @@ from gateway.importers.cleaning import (
     datetime_parse,
     disposition_from_text,
     integer_text,
-    is_prohibited_column,
     money_parse,
     multi_split,
     names_repair,
@@ -102,8 +101,11 @@ def _county(record: CsvRecord) -> str:
     return county
 
 
+_eastern_parse = partial(datetime_parse, zone=EASTERN)
+
+
 def _times(record: CsvRecord) -> tuple[datetime, datetime | None]:
-    booked_at = record.parse("booking_timestamp", partial(datetime_parse, zone=EASTERN))
+    booked_at = record.parse("booking_timestamp", _eastern_parse)
     if booked_at is None:
         raise FieldError(field="booking_timestamp", value="", reason="no booking time")
     releases = [
@@ -148,7 +150,7 @@ def _minimal_booking(record: CsvRecord) -> ParsedBooking:
         person={},
         booking_key=f"{county}:{booked_at.isoformat()}|{identity}",
         booking=_booking_status(booked_at=booked_at, released_at=released_at, current_status=""),
-        dropped_fields=tuple(c for c in record.cells if is_prohibited_column(c)),
+        dropped_fields=record.dropped,
     )
 
 
@@ -194,7 +196,7 @@ def _roster_booking(record: CsvRecord) -> ParsedBooking:
         booking_key=f"{county}:{booked_at.isoformat()}|{identity.lower()}",
         booking=booking,
         charges=_charges(record),
-        dropped_fields=tuple(c for c in record.cells if is_prohibited_column(c)),
+        dropped_fields=record.dropped,
     )
 
 

@@ -298,7 +298,7 @@ class MappedCsvFormat:
             booking_key=booking_key,
             booking=booking,
             charges=self._charges(record, readers=readers["charges"]),
-            dropped_fields=tuple(c for c in record.cells if is_prohibited_column(c)),
+            dropped_fields=record.dropped,
         )
 
     def _charges(

@@ -32,7 +32,6 @@ from gateway.importers.cleaning import (
     datetime_parse,
     disposition_from_text,
     integer_text,
-    is_prohibited_column,
     literal_parse,
     money_parse,
     name_split,
@@ -224,7 +223,7 @@ def _booking(record: CsvRecord, *, charges: Any) -> ParsedBooking:
             "custody_status": CustodyStatus.IN_CUSTODY,
         },
         charges=tuple(_charge(record, item) for item in raw_charges),
-        dropped_fields=tuple(c for c in record.cells if is_prohibited_column(c)),
+        dropped_fields=record.dropped,
     )
 
 
