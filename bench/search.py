@@ -72,13 +72,14 @@ def main() -> None:
 
     ours, scan, reranked, identical = [], [], [], True
     for probe in probes:
-        # Interleaved so both see the same machine load; the pauses let ONNX Runtime's worker
-        # threads stop spinning before the NumPy scan starts (and BLAS's before ours).
-        time.sleep(0.02)
+        # Interleaved so both see the same machine load. The pause matters: after a call,
+        # OpenBLAS's worker threads keep spinning on both cores for about 2^28 cycles (~0.1 s),
+        # which would slow whatever runs next; ONNX Runtime's threads are set not to spin.
+        time.sleep(0.25)
         t0 = time.perf_counter()
         result = index.search(probe=probe, k=TOP_K)
         ours.append((time.perf_counter() - t0) * 1e3)
-        time.sleep(0.02)
+        time.sleep(0.25)
         t0 = time.perf_counter()
         expected = _numpy_scan(gallery, norms, probe)
         scan.append((time.perf_counter() - t0) * 1e3)
