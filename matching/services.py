@@ -11,15 +11,23 @@ from typing import Any
 
 from matching import pipeline, registry, samples
 from matching.engine import FaceModels, engine_reset
+from matching.evaluation import evaluation_run, fpir_at_distance
 from matching.exceptions import FaceQualityError, MatchingErrorCode
+from matching.search import GalleryIndex, GalleryShard, results_merge
 from matching.types import Face, QualityReason, SampleFace
 
+# Search and evaluation are re-exported so the gateway reaches matching only through this module.
 __all__ = [
     "FaceModels",
+    "GalleryIndex",
+    "GalleryShard",
+    "evaluation_run",
     "face_embed_one",
     "face_models_build",
     "face_models_load",
     "faces_embed",
+    "fpir_at_distance",
+    "results_merge",
     "sample_faces",
     "sample_mated_variants",
 ]

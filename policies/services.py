@@ -26,6 +26,7 @@ from policies.transforms import token_decrypt
 from policies.types import Decision, Effect, Obligations, ReasonCode
 
 __all__ = [
+    "KeyStore",
     "PolicyTestResult",
     "decide",
     "key_file_create",

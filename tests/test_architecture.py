@@ -230,3 +230,54 @@ def test_checkers_catch_violations(source: str, check) -> None:
 @pytest.mark.parametrize(("source", "check"), GOOD_SNIPPETS.items())
 def test_checkers_allow_harmless_code(source: str, check) -> None:
     assert check(ast.parse(source)) == []
+
+
+ENGINE_PUBLIC_MODULES = {"services", "types", "exceptions"}
+
+
+def engine_internal_imports(tree: ast.AST) -> list[str]:
+    """Imports of ``policies``/``matching`` modules other than their public services, types, exceptions.
+
+    House style B2: the gateway sees the engines only through those three modules, so their internals can
+    change without the gateway noticing.
+    """
+    found = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+            if node.module in {"policies", "matching"}:
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] in {"policies", "matching"} and (
+                len(parts) < 2 or parts[1] not in ENGINE_PUBLIC_MODULES
+            ):
+                found.append(name)
+    return found
+
+
+def test_gateway_reaches_the_engines_only_through_their_public_modules() -> None:
+    offenders = {
+        path: names
+        for path, tree in _sources("gateway")
+        if (names := engine_internal_imports(tree))
+    }
+    assert offenders == {}
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from matching.search import GalleryIndex", ["matching.search"]),
+        ("import policies.keys", ["policies.keys"]),
+        ("from policies import rules", ["policies.rules"]),
+        ("from matching.services import faces_embed", []),
+        ("from policies.types import Decision", []),
+        ("from policies import services", []),
+    ],
+)
+def test_engine_import_checker(source: str, expected: list[str]) -> None:
+    assert engine_internal_imports(ast.parse(source)) == expected

@@ -54,8 +54,8 @@ from gateway.services.gallery import (
     mugshots_eligible,
 )
 from gateway.services.releases import Release, ReleaseStatus, release_records
-from matching.evaluation import evaluation_run, fpir_at_distance
 from matching.exceptions import MatchingError
+from matching.services import evaluation_run, fpir_at_distance
 from policies.services import decide, key_store_load, policy_set_get
 from policies.types import Effect
 

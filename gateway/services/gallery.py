@@ -39,7 +39,7 @@ from gateway.models.faces import (
 )
 from gateway.models.records import Booking, Disposition, Mugshot, Pose
 from matching.exceptions import MatchingError
-from matching.search import GalleryIndex
+from matching.services import GalleryIndex
 
 __all__ = [
     "DESCRIPTOR_LENGTH",

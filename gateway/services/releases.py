@@ -25,8 +25,7 @@ from django.db import transaction
 from gateway.models.releases import AuditEntry, ReleaseEffect
 from gateway.selectors.records import booking_export
 from policies.exceptions import KeyStoreError, TokenRevealError
-from policies.keys import KeyStore
-from policies.services import decide, key_store_get, policy_set_get, token_reveal
+from policies.services import KeyStore, decide, key_store_get, policy_set_get, token_reveal
 from policies.types import Decision, Effect
 
 __all__ = [
