@@ -167,6 +167,8 @@ class MatchRequest(models.Model):
     offense_statute = models.CharField(max_length=60, blank=True)
     narrative = models.TextField(blank=True)
     mode = models.CharField(max_length=20, blank=True)
+    # The legal documents the decision was made on; the confirmed candidate is released on the same ones.
+    documents = models.JSONField(default=list, blank=True)
     probe_sha256 = models.CharField(max_length=64, blank=True)
     probe_descriptor = models.BinaryField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=MatchStatus.choices)

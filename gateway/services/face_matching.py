@@ -56,7 +56,8 @@ from gateway.services.gallery import (
 from gateway.services.releases import Release, ReleaseStatus, release_records
 from matching.exceptions import MatchingError
 from matching.services import evaluation_run, fpir_at_distance
-from policies.services import decide, key_store_load, policy_set_get
+from policies.exceptions import KeyStoreError
+from policies.services import decide, key_store_get, policy_set_get
 from policies.types import Effect
 
 __all__ = [
@@ -205,8 +206,8 @@ def _decision(request: Mapping[str, Any]) -> tuple[str, list[dict[str, str]], st
     """Policy's answer for the request itself (no records yet): effect, reasons, policy version."""
     policy_set = policy_set_get(dirs=list(settings.POLICY_DIRS))
     try:
-        keys = key_store_load(path=settings.POLICY_KEYS_FILE)
-    except Exception:  # a missing key store must deny, never crash (policies fail closed too)
+        keys = key_store_get(path=settings.POLICY_KEYS_FILE)
+    except KeyStoreError:  # a missing key store must deny, never crash (policies fail closed too)
         keys = None
     decision = decide(request=request, policy_set=policy_set, keys=keys)
     reasons = [
@@ -294,6 +295,7 @@ def match_request_submit(
         offense_statute=offense_statute,
         narrative=narrative,
         mode=mode,
+        documents=request["documents"],
         probe_sha256=hashlib.sha256(probe).hexdigest(),
         status=MatchStatus.DENIED,
         reasons=reasons,
@@ -534,7 +536,7 @@ def match_release(*, match_request_id: int, requester: User) -> Release:
             "offense_statute": match.offense_statute,
             "narrative": match.narrative,
             "mode": match.mode,
-            "documents": [],
+            "documents": list(match.documents),
         },
         booking_numbers=numbers,
         requested_by=requester.get_username(),

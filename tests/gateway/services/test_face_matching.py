@@ -344,3 +344,34 @@ def test_only_a_confirmed_candidate_is_released_and_only_to_the_requester(
     assert entry.action == "release"
     assert entry.booking_numbers == [first.booking.booking_number]
     assert FaceTemplate.objects.get(pk=first.template_id).person_id == person_id
+
+
+def test_the_confirmed_candidate_is_released_on_the_documents_the_search_was_decided_on(
+    people, requester, examiner, monkeypatch
+) -> None:
+    from gateway.services import face_matching
+
+    matching_evaluate(replicates=20)
+    subpoena = {"kind": "subpoena", "form": "", "signed_by_judge": False, "verified_by": []}
+    _, centre = list(people.items())[3]
+    match = submit(requester, centre + 0.002, documents=[subpoena])
+    match.refresh_from_db()
+    assert match.documents == [subpoena]
+    first = match.candidates.get(rank=1)
+    examiner_review_record(
+        match_request_id=match.pk,
+        examiner=examiner,
+        decision="confirmed",
+        candidate=first.pseudonym,
+        rationale="Same ear helix, same nasal profile and the same mole below the right eye.",
+    )
+    seen: list[dict[str, object]] = []
+    real = face_matching.release_records
+
+    def spy(**kwargs: object) -> object:
+        seen.append(kwargs["request"])  # type: ignore[arg-type]
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(face_matching, "release_records", spy)
+    match_release(match_request_id=match.pk, requester=requester)
+    assert [request["documents"] for request in seen] == [[subpoena]]
