@@ -366,7 +366,7 @@ def test_the_confirmed_candidate_is_released_on_the_documents_the_search_was_dec
         rationale="Same ear helix, same nasal profile and the same mole below the right eye.",
     )
     seen: list[dict[str, object]] = []
-    real = face_matching.release_records
+    real = face_matching.release_records  # type: ignore[attr-defined]
 
     def spy(**kwargs: object) -> object:
         seen.append(kwargs["request"])  # type: ignore[arg-type]
