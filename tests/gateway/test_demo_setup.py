@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import pytest
 from django.contrib.auth import authenticate
@@ -11,19 +10,16 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from gateway.models import Booking, Mugshot
-from gateway.models.faces import FaceTemplate
+from gateway.models.faces import FaceTemplate, MatchEvaluation
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 @override_settings(DEBUG=True)
-def test_demo_setup_builds_a_county_a_sample_gallery_and_accounts(
-    django_capture_on_commit_callbacks: Any,
-) -> None:
+@pytest.mark.django_db(transaction=True)  # enrollment is queued on commit, as in a real `make demo`
+def test_demo_setup_builds_a_county_a_sample_gallery_and_accounts() -> None:
     out = io.StringIO()
-    # Enrollment tasks are queued on commit; the test's transaction never commits, so run them here.
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("demo_setup", "--bookings", "600", "--seed", "7", stdout=out)
+    call_command("demo_setup", "--bookings", "600", "--seed", "7", stdout=out)
     text = out.getvalue()
 
     assert Booking.objects.filter(source="synthetic").count() == 600
@@ -31,6 +27,7 @@ def test_demo_setup_builds_a_county_a_sample_gallery_and_accounts(
     assert sample_mugshots.exists()
     enrolled = FaceTemplate.objects.filter(mugshot__in=sample_mugshots, failure="")
     assert enrolled.count() >= 2
+    assert MatchEvaluation.objects.filter(created_by="demo_setup").exists()
     # Every printed account signs in with the password that was printed.
     lines = [line.split() for line in text.splitlines() if " password " in line]
     assert {line[2] for line in lines} == {"clerk", "compliance", "vendor", "examiner"}
@@ -39,8 +36,7 @@ def test_demo_setup_builds_a_county_a_sample_gallery_and_accounts(
 
     # A second run creates nothing new in the county and keeps the gallery as it was.
     before = (Mugshot.objects.count(), FaceTemplate.objects.count())
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("demo_setup", "--bookings", "600", "--seed", "7", stdout=io.StringIO())
+    call_command("demo_setup", "--bookings", "600", "--seed", "7", stdout=io.StringIO())
     assert Booking.objects.filter(source="synthetic").count() == 600
     assert (Mugshot.objects.count(), FaceTemplate.objects.count()) == before
 

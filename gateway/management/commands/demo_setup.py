@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gateway.services.accounts import demo_accounts_create
 from gateway.services.demo import demo_gallery_load
+from gateway.services.face_matching import matching_evaluate
 from gateway.synthetic import SyntheticCountyError, county_generate
 
 
@@ -45,6 +46,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"SAMPLE gallery: {gallery.enrolled} faces enrolled from {gallery.people} people "
                 "(public sample images shipped by packages; no real mugshot)"
+            )
+            # Matching is refused until the current model and threshold are evaluated (FR-03).
+            evaluation = matching_evaluate(replicates=200, created_by="demo_setup")
+            self.stdout.write(
+                f"matching evaluation {evaluation.pk}: {'passed' if evaluation.passed else 'FAILED'} "
+                "(on the SAMPLE gallery only: far too small to say anything about real accuracy)"
             )
         self.stdout.write("\nDemo accounts (passwords are new on every run):")
         for account in demo_accounts_create():
