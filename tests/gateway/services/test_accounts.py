@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, User
 
+from gateway.models import RecipientAccount
 from gateway.roles import Role
 from gateway.services.accounts import demo_accounts_create, user_create_with_role
 
@@ -39,5 +40,5 @@ def test_demo_vendor_is_registered_as_a_vendor_recipient() -> None:
     demo_accounts_create()
     demo_accounts_create()
     vendor = User.objects.get(username="vendor")
-    assert vendor.recipient_account.recipient_type == "vendor"
+    assert RecipientAccount.objects.get(user=vendor).recipient_type == "vendor"
     assert not hasattr(User.objects.get(username="clerk"), "recipient_account")
