@@ -3,16 +3,16 @@
 Used only by the import service, which owns the transaction. One function, `batch_write`, with two
 implementations of one contract:
 
-* PostgreSQL: COPY the people and bookings (each with its person's key) into temporary staging tables, then
-  ONE multi-statement round trip does the rest in the database: `INSERT … SELECT … ON CONFLICT (source,
+* PostgreSQL: COPY the batch (each booking with its person's values) into a temporary staging table, then ONE
+  multi-statement round trip does the rest in the database: `INSERT … SELECT … ON CONFLICT (source,
   source_key) DO UPDATE … WHERE content_hash IS DISTINCT FROM …` for the people, the same for the bookings
-  (their person ids found by joining on the person's key, so no id has to travel to Python and back),
-  `RETURNING source_key, id, (xmax = 0)` of the bookings kept in a staging table, the old charges of updated
-  bookings deleted, and the written bookings selected back. The database both classifies each booking
-  (inserted, updated, or not written because unchanged) and skips writing unchanged rows. Then the charges of
-  the written bookings alone are COPYed. No ORM instances, no per-value Python adaptation, and a fixed handful
-  of round trips per batch whatever its size, which matters twice: each round trip also costs the committing
-  thread a wait for the interpreter lock (see `services.imports._Committer`).
+  (their person ids found by joining on the person's key, so no id has to travel to Python and back) with
+  `RETURNING source_key, id, (xmax = 0)`, the old charges of updated bookings deleted in the same statement,
+  and the staging table emptied. The database both classifies each booking (inserted, updated, or not written
+  because unchanged) and skips writing unchanged rows. Then the charges of the written bookings alone are
+  COPYed. No ORM instances, no per-value Python adaptation, and a fixed handful of round trips per batch
+  whatever its size, which matters twice: each round trip also costs the committing thread a wait for the
+  interpreter lock (see `services.imports._Committer`).
 * Anything else (SQLite for development and tests): the ORM with `bulk_create(update_conflicts=True)`.
 
 Only the fields a row carries are updated on conflict (rows are grouped by their field sets), so a file that does
@@ -35,48 +35,55 @@ from psycopg import sql
 # row values travel by COPY. Hence the S608 exemptions below.
 from gateway.models import Booking, Charge, Person
 
-__all__ = ["BookingItem", "UpsertItem", "batch_write"]
+__all__ = ["BookingItem", "batch_write"]
 
 Status = str  # "created" | "updated" (an unchanged booking is not returned)
 _AUTOMATIC = {"id", "source", "source_key", "content_hash", "created_at", "updated_at"}
 
 
-@dataclass(frozen=True, slots=True)
-class UpsertItem:
-    """One person to upsert: its key, the hash of its content, and its field values by attname."""
-
-    key: str
-    content_hash: str
-    values: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BookingItem:
-    """One booking to upsert, the key of its person (in the same batch) and its charges in the jail's order.
+    """One booking to upsert with its person and its charges, each side keyed and hashed by the caller.
 
-    A charge's `sequence` is its 1-based position unless the charge gives one.
+    `person_last` marks the batch's last row for its person: only that row's person values are written (a
+    person in several rows of a batch: the last row wins); the caller sets it when the batch is complete. A
+    charge's `sequence` is its 1-based position unless the charge gives one. Not frozen: one is built for every
+    row read, and a frozen dataclass costs about three times as much to build.
     """
 
     key: str
     content_hash: str
-    person_key: str
     values: Mapping[str, Any]
-    charges: Sequence[Mapping[str, Any]] = ()
+    person_key: str
+    person_hash: str
+    person: Mapping[str, Any]
+    charges: Sequence[Mapping[str, Any]]
+    person_last: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _UpsertItem:
+    key: str
+    content_hash: str
+    values: Mapping[str, Any]
 
 
 def batch_write(
-    *, source: str, people: Sequence[UpsertItem], bookings: Sequence[BookingItem]
+    *, source: str, bookings: Sequence[BookingItem], prepared: set[str] | None = None
 ) -> dict[str, tuple[int, Status]]:
-    """Upsert `people` and `bookings` (unique keys each) and replace the charges of every booking written.
+    """Upsert `bookings` (unique keys) and their people, and replace the charges of every booking written.
 
     Returns booking key -> (id, "created" or "updated") for the bookings written; a booking of the batch that is
-    not returned was unchanged, and nothing of it (charges included) was written.
+    not returned was unchanged, and nothing of it (charges included) was written. `prepared` is the caller's
+    record, for one import, of the staging tables already made ready, which saves a round trip a batch.
     """
-    if not people and not bookings:
+    if not bookings:
         return {}
     if connection.vendor == "postgresql":
-        return _pg_write(source=source, people=people, bookings=bookings)
-    return _orm_write(source=source, people=people, bookings=bookings)
+        return _pg_write(
+            source=source, bookings=bookings, prepared=set() if prepared is None else prepared
+        )
+    return _orm_write(source=source, bookings=bookings)
 
 
 def _columns(model: type[models.Model]) -> dict[str, models.Field[Any, Any]]:
@@ -98,12 +105,11 @@ def _groups(items: Sequence[Any]) -> dict[frozenset[str], list[Any]]:
 # The ORM (SQLite).
 
 
-def _orm_write(
-    *, source: str, people: Sequence[UpsertItem], bookings: Sequence[BookingItem]
-) -> dict[str, tuple[int, Status]]:
+def _orm_write(*, source: str, bookings: Sequence[BookingItem]) -> dict[str, tuple[int, Status]]:
+    people = [_UpsertItem(b.person_key, b.person_hash, b.person) for b in bookings if b.person_last]
     person_ids = _orm_upsert(model=Person, source=source, items=people)
     booking_items = [
-        UpsertItem(b.key, b.content_hash, {**b.values, "person_id": person_ids[b.person_key][0]})
+        _UpsertItem(b.key, b.content_hash, {**b.values, "person_id": person_ids[b.person_key][0]})
         for b in bookings
     ]
     statuses = _orm_upsert(model=Booking, source=source, items=booking_items)
@@ -123,7 +129,7 @@ def _orm_write(
 
 
 def _orm_upsert(
-    *, model: type[Person] | type[Booking], source: str, items: Sequence[UpsertItem]
+    *, model: type[Person] | type[Booking], source: str, items: Sequence[_UpsertItem]
 ) -> dict[str, tuple[int, str]]:
     keys = [item.key for item in items]
     stored = {
@@ -167,10 +173,9 @@ def _orm_upsert(
 
 
 # ---------------------------------------------------------------------------------------------------------
-# PostgreSQL: COPY into staging tables, then one round trip of set-based statements.
+# PostgreSQL: COPY into a staging table, then one round trip of set-based statements.
 
-
-# A staging table is emptied with DELETE, which costs nothing for one batch, and TRUNCATEd every so many
+# A staging table is emptied with DELETE after each batch, which costs nothing, and TRUNCATEd every so many
 # batches, which costs a few milliseconds but keeps the dead rows DELETE leaves (a temporary table is never
 # vacuumed) from piling up for the statements that read it.
 _TRUNCATE_EVERY = 20
@@ -178,28 +183,29 @@ _stage_uses = itertools.count()
 
 
 def _pg_write(
-    *, source: str, people: Sequence[UpsertItem], bookings: Sequence[BookingItem]
+    *, source: str, bookings: Sequence[BookingItem], prepared: set[str]
 ) -> dict[str, tuple[int, Status]]:
     empty = "TRUNCATE" if next(_stage_uses) % _TRUNCATE_EVERY == 0 else "DELETE FROM"
-    prepare: list[str] = []
-    writes: list[str] = []
-    copies: list[tuple[str, list[str], list[list[Any]]]] = []
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        for present, group in _groups(people).items():
-            stage = _stage(Person, present, person_key=False)
-            prepare += [stage.create, f"{empty} {stage.name}"]
-            writes.append(_upsert_sql(model=Person, source=source, stage=stage, context=raw))
-            copies.append((stage.name, stage.copied, [stage.row(item) for item in group]))
-        for present, group in _groups(bookings).items():
-            stage = _stage(Booking, present, person_key=True)
-            prepare += [stage.create, f"{empty} {stage.name}"]
-            writes.append(_booking_sql(source=source, stage=stage, context=raw))
-            copies.append((stage.name, stage.copied, [stage.row(item) for item in group]))
-        cursor.execute(";\n".join(prepare))  # no parameters: sent together, in one round trip
-        for table, names, rows in copies:
-            _copy(raw, table=table, names=names, rows=rows)
-        cursor.execute(";\n".join(writes))
+        groups: dict[tuple[frozenset[str], frozenset[str]], list[BookingItem]] = {}
+        for item in bookings:
+            groups.setdefault((frozenset(item.person), frozenset(item.values)), []).append(item)
+        stages = [(_stage(*fields), group) for fields, group in groups.items()]
+        new = [stage for stage, _ in stages if stage.name not in prepared]
+        if new:  # once per import and staging table; then each batch leaves its table empty
+            cursor.execute(";\n".join(f"{s.create}; DELETE FROM {s.name}" for s in new))  # noqa: S608
+            prepared |= {stage.name for stage in new}
+        for stage, group in stages:
+            with raw.copy(f"COPY {stage.name} ({', '.join(stage.copied)}) FROM STDIN") as copy:
+                for item in group:
+                    copy.write_row(stage.row(item))
+        statements = [
+            _upsert_sql(model=Person, source=source, stage=s, context=raw) for s, _ in stages
+        ]
+        statements += [_booking_sql(source=source, stage=s, context=raw) for s, _ in stages]
+        statements += [f"{empty} {stage.name}" for stage, _ in stages]
+        cursor.execute(";\n".join(statements))  # no parameters: sent together, in one round trip
         written: dict[str, tuple[int, Status]] = {}
         while True:  # one result per statement; the booking statements return the bookings written
             if raw.description is not None:
@@ -210,57 +216,53 @@ def _pg_write(
             if not raw.nextset():
                 break
         names, rows = _charge_rows(bookings=bookings, written=written)
-        _copy(raw, table=Charge._meta.db_table, names=names, rows=rows)
+        if rows:
+            with raw.copy(f"COPY {Charge._meta.db_table} ({', '.join(names)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
     return written
-
-
-def _copy(raw: Any, *, table: str, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    if rows:
-        with raw.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
 
 
 @dataclass(frozen=True, slots=True)
 class _Stage:
-    """A temporary table for one group of rows (one set of fields) of one model, and how rows go into it."""
+    """The temporary table for one group of rows (one set of person and booking fields), and its COPY rows."""
 
     name: str
     create: str
-    present: list[str]  # the model fields the group carries, in column order
-    copied: list[str]  # the staged columns: key, content hash, [person key,] present fields
-    row: Callable[[Any], list[Any]]  # an UpsertItem or BookingItem -> its COPY row
+    person: list[str]  # the person fields the group carries, in column order (staged as p_<field>)
+    booking: list[str]  # the booking fields the group carries, in column order
+    copied: list[str]
+    row: Callable[[BookingItem], list[Any]]
 
 
-def _stage(
-    model: type[Person] | type[Booking], fields: frozenset[str], *, person_key: bool
-) -> _Stage:
-    columns = _columns(model)
-    present = [name for name in columns if name in fields and name != "person_id"]
-    table = model._meta.db_table
-    name = f"import_stage_{table}_{len(present)}_{abs(hash(tuple(present))) % 10**8}"
-    extra = ["person_key"] if person_key else []
-    copied = ["source_key", "content_hash", *extra, *present]
-    create = (
-        f"CREATE TEMP TABLE IF NOT EXISTS {name} AS SELECT source_key, content_hash"  # noqa: S608
-        + (", ''::varchar(200) AS person_key" if person_key else "")
-        + "".join(f", {column}" for column in present)
-        + f" FROM {table} WITH NO DATA"
+def _stage(person_fields: frozenset[str], booking_fields: frozenset[str]) -> _Stage:
+    person_columns, booking_columns = _columns(Person), _columns(Booking)
+    person = [name for name in person_columns if name in person_fields]
+    booking = [name for name in booking_columns if name in booking_fields and name != "person_id"]
+    name = (
+        f"import_stage_{len(person)}_{len(booking)}_{abs(hash((*person, '|', *booking))) % 10**8}"
     )
-    enums = frozenset(column for column in present if columns[column].choices)
+    copied = ["person_key", "person_hash", "person_last", "source_key", "content_hash"]
+    copied += [f"p_{column}" for column in person] + booking
+    create = (
+        f"CREATE TEMP TABLE IF NOT EXISTS {name} AS SELECT p.source_key AS person_key, "  # noqa: S608
+        "p.content_hash AS person_hash, true AS person_last, b.source_key, b.content_hash"
+        + "".join(f", p.{column} AS p_{column}" for column in person)
+        + "".join(f", b.{column}" for column in booking)
+        + f" FROM {Person._meta.db_table} p, {Booking._meta.db_table} b WITH NO DATA"
+    )
+    person_enums = frozenset(c for c in person if person_columns[c].choices)
+    booking_enums = frozenset(c for c in booking if booking_columns[c].choices)
 
-    def row(item: Any) -> list[Any]:
-        values = item.values
-        head = (
-            [item.key, item.content_hash, item.person_key]
-            if person_key
-            else [item.key, item.content_hash]
+    def row(item: BookingItem) -> list[Any]:
+        people, values = item.person, item.values
+        return (
+            [item.person_key, item.person_hash, item.person_last, item.key, item.content_hash]
+            + [_plain(people[c]) if c in person_enums else people[c] for c in person]
+            + [_plain(values[c]) if c in booking_enums else values[c] for c in booking]
         )
-        if enums:
-            return head + [_plain(values[c]) if c in enums else values[c] for c in present]
-        return head + [values[c] for c in present]
 
-    return _Stage(name=name, create=create, present=present, copied=copied, row=row)
+    return _Stage(name=name, create=create, person=person, booking=booking, copied=copied, row=row)
 
 
 def _upsert_sql(
@@ -269,21 +271,27 @@ def _upsert_sql(
     """INSERT … SELECT from the staging table ON CONFLICT: writes only rows whose content hash changed."""
     table = model._meta.db_table
     columns = _columns(model)
-    absent = [name for name in columns if name not in stage.present and name != "person_id"]
+    is_person = model is Person
+    present = stage.person if is_person else stage.booking
+    absent = [name for name in columns if name not in present and name != "person_id"]
     source_literal = sql.Literal(source).as_string(context)
-    inserted = ["created_at", "updated_at", "source", "source_key", "content_hash", *stage.present]
-    selected = ["now()", "now()", source_literal, "s.source_key", "s.content_hash"]
-    selected += [f"s.{name}" for name in stage.present]
-    updated = [*stage.present, "content_hash", "updated_at"]
-    joined = ""
-    if model is Booking:
+    inserted = ["created_at", "updated_at", "source", "source_key", "content_hash", *present]
+    if is_person:
+        selected = ["now()", "now()", source_literal, "s.person_key", "s.person_hash"]
+        selected += [f"s.p_{name}" for name in present]
+        joined = " WHERE s.person_last"
+    else:
+        selected = ["now()", "now()", source_literal, "s.source_key", "s.content_hash"]
+        selected += [f"s.{name}" for name in present]
         inserted.append("person_id")
-        selected.append("p.id")
-        updated.append("person_id")
-        joined = (
-            f" LEFT JOIN {Person._meta.db_table} p "
-            f"ON p.source = {source_literal} AND p.source_key = s.person_key"
+        # A lookup per row through the (source, source_key) index, whatever the planner guesses about the
+        # staging table: a join could read every person of the source, each batch.
+        selected.append(
+            f"(SELECT p.id FROM {Person._meta.db_table} p "  # noqa: S608
+            f"WHERE p.source = {source_literal} AND p.source_key = s.person_key)"
         )
+        joined = ""
+    updated = [*present, "content_hash", "updated_at"] + ([] if is_person else ["person_id"])
     inserted += absent
     selected += [
         sql.Literal(_plain(columns[name].get_default())).as_string(context) for name in absent
