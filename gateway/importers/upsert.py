@@ -12,7 +12,7 @@ implementations of one contract:
   because unchanged) and skips writing unchanged rows. Then the charges of the written bookings alone are
   COPYed. No ORM instances, no per-value Python adaptation, and a fixed handful of round trips per batch
   whatever its size, which matters twice: each round trip also costs the committing thread a wait for the
-  interpreter lock (see `services.imports._Committer`).
+  interpreter lock (see `gateway.services.import_commit.Committer`).
 * Anything else (SQLite for development and tests): the ORM with `bulk_create(update_conflicts=True)`.
 
 Only the fields a row carries are updated on conflict (rows are grouped by their field sets), so a file that does

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import cv2
@@ -166,6 +167,39 @@ def test_a_run_killed_halfway_is_completed_by_the_next_run_without_duplicates(
     assert_adds_up(report)
     assert Booking.objects.filter(source="georgia").count() == 4
     assert ImportRun.objects.count() == 1
+
+
+def test_a_batch_the_database_refuses_stops_the_run_after_the_batches_committed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Batches are written on a background thread; its failure must still stop the run, and only it."""
+    from gateway.services import import_commit
+
+    real_write = import_commit.batch_write
+    calls: list[int] = []
+
+    def refuses_the_second_batch(**kwargs: Any) -> Any:
+        calls.append(len(calls))
+        if len(calls) == 2:
+            raise _KilledError
+        return real_write(**kwargs)
+
+    monkeypatch.setattr(import_commit, "batch_write", refuses_the_second_batch)
+    with pytest.raises(_KilledError):
+        bookings_import(path=ROSTERS / "georgia.csv", format_name="georgia", batch_size=2)
+    run = ImportRun.objects.get()
+    assert run.status == ImportStatus.FAILED
+    assert (run.read, run.resume_line) == (
+        2,
+        3,
+    )  # the first batch only: the second rolled back whole
+    assert Booking.objects.filter(source="georgia").count() == 2
+    monkeypatch.setattr(import_commit, "batch_write", real_write)
+
+    report = bookings_import(path=ROSTERS / "georgia.csv", format_name="georgia", batch_size=2)
+    assert (report.run_id, report.resumed_after_line) == (run.pk, 3)
+    assert counts(report) == (5, 4, 0, 0, 1)
+    assert_adds_up(report)
 
 
 def test_a_changed_file_starts_a_new_run_rather_than_resuming(tmp_path: Path) -> None:
