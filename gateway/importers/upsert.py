@@ -23,6 +23,7 @@ for the fields they lack.
 from __future__ import annotations
 
 import enum
+import hashlib
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -239,9 +240,8 @@ def _stage(person_fields: frozenset[str], booking_fields: frozenset[str]) -> _St
     person_columns, booking_columns = _columns(Person), _columns(Booking)
     person = [name for name in person_columns if name in person_fields]
     booking = [name for name in booking_columns if name in booking_fields and name != "person_id"]
-    name = (
-        f"import_stage_{len(person)}_{len(booking)}_{abs(hash((*person, '|', *booking))) % 10**8}"
-    )
+    digest = hashlib.sha256(" ".join([*person, "|", *booking]).encode()).hexdigest()[:16]
+    name = f"import_stage_{digest}"  # one table per set of columns, named after them
     copied = ["person_key", "person_hash", "person_last", "source_key", "content_hash"]
     copied += [f"p_{column}" for column in person] + booking
     create = (
