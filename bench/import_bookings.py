@@ -9,6 +9,7 @@ the filled tables (every row unchanged), the cost of a daily re-run. The databas
 The file defaults to the largest single real roster, ga-aclu-bail/min_booking_database.csv (8,494 rows), read
 from ../shared/data/bookings at run time and never copied. Prints one JSON line last: rows, rows_per_s (median
 of the rounds), csv_reader_rows_per_s, ratio (rows_per_s / csv_reader_rows_per_s), reimport_rows_per_s,
+python_cpu_us_per_row and postgres_cpu_us_per_row (medians; the server's only when it runs on this machine),
 target_rows_per_s and meets_target. Target: 20,000 rows/s or more.
 Usage (from the repository root): ``.venv/bin/python bench/import_bookings.py [--rounds 5]``.
 """
@@ -44,6 +45,19 @@ def _server_default() -> str:
     return "postgres://postgres@127.0.0.1:5432"
 
 
+def _server_cpu(pid: int) -> float | None:
+    """CPU seconds the PostgreSQL backend has used, when the server runs on this machine (else None).
+
+    With rows/s, which moves with whatever else the shared machine runs, the CPU microseconds per row on each
+    side (Python, database) say where the time goes and compare runs made under different loads.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _csv_pass(path: Path) -> float:
     started = time.perf_counter()
     with path.open(encoding="utf-8", newline="") as handle:
@@ -63,14 +77,22 @@ def _run(path: Path, format_name: str, rounds: int) -> dict[str, object]:
     from gateway.services.imports import bookings_import
 
     call_command("migrate", verbosity=0)
-    import_rates, csv_rates, report = [], [], None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    import_rates, csv_rates, python_cpu, server_cpu, report = [], [], [], [], None
     for _ in range(rounds):
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
         csv_rates.append(_csv_pass(path))
+        cpu, server = time.process_time(), _server_cpu(backend)
         started = time.perf_counter()
         report = bookings_import(path=path, format_name=format_name)
         import_rates.append(report.read / (time.perf_counter() - started))
+        python_cpu.append((time.process_time() - cpu) / report.read * 1e6)
+        after = _server_cpu(backend)
+        if server is not None and after is not None:
+            server_cpu.append((after - server) / report.read * 1e6)
     if report is None:
         raise SystemExit("--rounds must be at least 1")
     started = time.perf_counter()
@@ -93,6 +115,8 @@ def _run(path: Path, format_name: str, rounds: int) -> dict[str, object]:
         "csv_reader_rows_per_s": round(csv_rate),
         "ratio": round(rows_per_s / csv_rate, 4),
         "reimport_rows_per_s": round(reimport_rate),
+        "python_cpu_us_per_row": round(statistics.median(python_cpu), 1),
+        "postgres_cpu_us_per_row": round(statistics.median(server_cpu), 1) if server_cpu else None,
         "target_rows_per_s": TARGET,
         "meets_target": rows_per_s >= TARGET,
     }
