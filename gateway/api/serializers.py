@@ -6,15 +6,10 @@ from typing import Any
 
 from rest_framework import serializers
 
-MODES = ["single", "batch", "watchlist", "stream"]
-DOCUMENT_KINDS = [
-    "judicial_warrant",
-    "court_order",
-    "subpoena",
-    "administrative_warrant",
-    "detainer",
-    "other",
-]
+from policies.types import DocumentKind, Mode
+
+MODES = [str(mode) for mode in Mode]
+DOCUMENT_KINDS = [str(kind) for kind in DocumentKind]
 
 
 class PartySerializer(serializers.Serializer[dict[str, Any]]):

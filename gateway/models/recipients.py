@@ -9,17 +9,20 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from policies.types import RecipientType
 
-class RecipientType(models.TextChoices):
-    COUNTY = "county", "County"
-    LOCAL_LE = "local_le", "Local law enforcement"
-    STATE_LE = "state_le", "State law enforcement"
-    FEDERAL_LE = "federal_le", "Federal law enforcement"
-    FEDERAL_IMMIGRATION = "federal_immigration", "Federal immigration"
-    VENDOR = "vendor", "Vendor"
-    COURT = "court", "Court"
-    DEFENSE = "defense", "Defense"
-    PUBLIC = "public", "Public"
+# Labels for the policy engine's recipient types (policies.types.RecipientType is the one list).
+RECIPIENT_TYPE_LABELS = {
+    RecipientType.COUNTY: "County",
+    RecipientType.LOCAL_LE: "Local law enforcement",
+    RecipientType.STATE_LE: "State law enforcement",
+    RecipientType.FEDERAL_LE: "Federal law enforcement",
+    RecipientType.FEDERAL_IMMIGRATION: "Federal immigration",
+    RecipientType.VENDOR: "Vendor",
+    RecipientType.COURT: "Court",
+    RecipientType.DEFENSE: "Defense",
+    RecipientType.PUBLIC: "Public",
+}
 
 
 class RecipientAccount(models.Model):
@@ -28,7 +31,9 @@ class RecipientAccount(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recipient_account"
     )
-    recipient_type = models.CharField(max_length=30, choices=RecipientType.choices)
+    recipient_type = models.CharField(
+        max_length=30, choices=[(str(t), RECIPIENT_TYPE_LABELS[t]) for t in RecipientType]
+    )
     name = models.CharField(max_length=200)
     ori = models.CharField(
         max_length=20, blank=True, help_text="NCIC Originating Agency Identifier"
