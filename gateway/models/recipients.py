@@ -11,6 +11,8 @@ from django.db import models
 
 from policies.types import RecipientType
 
+__all__ = ["RECIPIENT_TYPE_LABELS", "RecipientAccount", "RecipientType"]
+
 # Labels for the policy engine's recipient types (policies.types.RecipientType is the one list).
 RECIPIENT_TYPE_LABELS = {
     RecipientType.COUNTY: "County",
