@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from matching.search import GalleryIndex, GalleryShard, SearchResult, exact_distances, results_merge
+from matching.search import (
+    _CANDIDATES_PER_K,
+    GalleryIndex,
+    GalleryShard,
+    SearchResult,
+    _quantize_rows,
+    _round_probe,
+    exact_distances,
+    results_merge,
+)
 
 DIM = 128
 
@@ -124,3 +135,118 @@ def test_invalid_galleries_and_probes_are_refused() -> None:
     index = GalleryIndex.build(ids=[1, 2, 3], descriptors=faces)
     with pytest.raises(ValueError, match="probe length"):
         index.search(probe=np.zeros(64, np.float32), k=1)
+
+
+def _lower_bounds(shard: GalleryShard, probe: np.ndarray) -> np.ndarray:
+    """The bound ``search`` relies on, for every face (the tight per-face form)."""
+    query = probe.astype(np.float32)
+    return shard._bounds(shard._scan(query), np.arange(len(shard)), shard._probe_terms(query))
+
+
+@pytest.mark.parametrize("dim", [128, 256, 48])
+def test_the_kernel_sees_the_rounded_probe(dim: int) -> None:
+    """The bound assumes ONNX Runtime computes with our rounded probe q̃, unchanged.
+
+    Checked on every face against a float64 evaluation of ``‖x‖² − 2R·ε − 2 q̃·x̂``: any
+    re-rounding of its own would show as errors of a quantization step, far above this.
+    """
+    rng = np.random.default_rng(dim)
+    faces = rng.standard_normal((2000, dim)).astype(np.float32) * np.float32(0.05)
+    shard = GalleryShard.build(ids=np.arange(2000), descriptors=faces)
+    codes, scale, _ = _quantize_rows(faces)
+    decoded = codes.astype(np.float64) * scale[:, None].astype(np.float64)
+    bias = shard.norms.astype(np.float64) - 2.0 * shard.norm_reference * shard.error
+    for _ in range(5):
+        probe = rng.standard_normal(dim).astype(np.float32) * np.float32(0.05)
+        expected = bias - 2.0 * decoded @ _round_probe(probe).astype(np.float64)
+        tolerance = 1e-6 * (np.linalg.norm(probe) + shard.norm_max) ** 2
+        assert np.abs(shard._scan(probe) - expected).max() <= tolerance
+        assert np.abs(_round_probe(probe) - probe).max() > 0  # the rounding is real
+
+
+@pytest.mark.parametrize("probe_scale", [0.0, 0.3, 1.0, 3.0])
+@pytest.mark.parametrize("face_scale", [1e-3, 1.0, 40.0])
+def test_the_scan_bound_never_exceeds_the_exact_distance(
+    probe_scale: float, face_scale: float
+) -> None:
+    """Every face, probes shorter and longer than the reference norm, galleries of any scale."""
+    rng = np.random.default_rng(int(probe_scale * 10 + face_scale))
+    faces = _faces(rng, 3000) * np.float32(face_scale)
+    faces[:5] = 0.0  # zero rows: scale 1, codes 0
+    faces[5, 0] = np.float32(face_scale)  # one spiky row: clipping chooses its scale
+    shard = GalleryShard.build(ids=np.arange(3000), descriptors=faces)
+    probe = (faces[100] * np.float32(probe_scale)).astype(np.float32)
+    probe += rng.standard_normal(DIM).astype(np.float32) * np.float32(0.01 * face_scale)
+    exact = exact_distances(descriptors=faces, probe=probe)
+    assert (_lower_bounds(shard, probe) <= exact).all()
+    # ...and it is far from vacuous: most faces are provably not among the 10 nearest.
+    tau = np.sort(exact)[9]
+    assert (_lower_bounds(shard, probe) > tau).mean() > 0.5
+
+
+def test_a_large_gallery_is_mostly_pruned_and_still_exact() -> None:
+    """Enough faces that the sampled first threshold, not "everything", sets the candidates."""
+    rng = np.random.default_rng(17)
+    faces = _faces(rng, 40_000)
+    ids = rng.permutation(40_000).astype(np.int64)
+    index = GalleryIndex.build(ids=ids, descriptors=faces)
+    for row in (3, 999, 31_000):
+        probe = faces[row] + rng.standard_normal(DIM).astype(np.float32) * 0.03
+        result = index.search(probe=probe, k=20)
+        assert list(result.ids) == _brute(ids, faces, probe, 20)
+        assert 20 <= result.reranked < 40_000 // 10
+
+
+def test_a_shell_wider_than_the_first_candidates_takes_the_second_pass() -> None:
+    """All faces nearly equidistant: the survivors outnumber the first candidates."""
+    rng = np.random.default_rng(23)
+    probe = rng.standard_normal(DIM).astype(np.float32) * 0.05
+    directions = rng.standard_normal((20_000, DIM))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    faces = (probe + directions * (0.5 + rng.random(20_000) * 1e-3)[:, None]).astype(np.float32)
+    ids = np.arange(20_000)
+    result = GalleryIndex.build(ids=ids, descriptors=faces).search(probe=probe, k=3)
+    assert list(result.ids) == _brute(ids, faces, probe, 3)
+    assert result.reranked > 3 * _CANDIDATES_PER_K  # more than the first threshold admits
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    count=st.integers(1, 400),
+    k=st.integers(1, 60),
+    duplicates=st.integers(0, 30),
+    mirrored=st.booleans(),
+    removed_share=st.sampled_from([0.0, 0.1, 0.9, 1.0]),
+    magnitude=st.sampled_from([1e-4, 0.05, 1.0, 100.0]),
+    shard_size=st.sampled_from([7, 100, 10**6]),
+)
+def test_any_gallery_returns_exactly_the_brute_force_top_k(
+    seed: int,
+    count: int,
+    k: int,
+    duplicates: int,
+    mirrored: bool,
+    removed_share: float,
+    magnitude: float,
+    shard_size: int,
+) -> None:
+    """Duplicates, exact ties (faces mirrored through the probe), removals, any scale."""
+    rng = np.random.default_rng(seed)
+    faces = (_faces(rng, count) * np.float32(magnitude / 0.05)).astype(np.float32)
+    probe = faces[rng.integers(0, count)] + rng.standard_normal(DIM).astype(
+        np.float32
+    ) * np.float32(magnitude / 5)
+    if duplicates:
+        faces[rng.integers(0, count, duplicates)] = faces[rng.integers(0, count)]
+    if mirrored and count >= 2:
+        half = count // 2
+        faces[half : 2 * half] = 2 * probe - faces[:half]  # ties up to float32 rounding
+    ids = rng.permutation(5 * count)[:count].astype(np.int64)
+    removed = {int(i) for i in ids if rng.random() < removed_share}
+    index = GalleryIndex.build(ids=ids, descriptors=faces, shard_size=shard_size)
+    result = index.search(probe=probe, k=k, excluded=removed)
+    keep = np.array([int(i) not in removed for i in ids], dtype=bool)
+    assert list(result.ids) == _brute(ids[keep], faces[keep], probe, k)
+    expected = np.sqrt(np.sort(exact_distances(descriptors=faces[keep], probe=probe))[:k])
+    assert np.array_equal(np.asarray(result.distances), expected)
