@@ -282,6 +282,7 @@ def _agreement(
                 include_non_conviction=bool(item.get("include_non_conviction", False)),
                 allow_on_behalf_of=frozenset(item.get("allow_on_behalf_of", ())),
                 requires=tuple(sorted(item.get("requires", {}).items())),
+                exclude_tags=frozenset(item.get("exclude_tags", ())),
                 fields=tuple(sorted(rules, key=lambda rule: rule.path)),
             )
         )

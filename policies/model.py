@@ -42,6 +42,8 @@ class AgreementPurpose:
     fields: tuple[FieldRule, ...]
     # Extra legal-basis requirements of this agreement on top of the purpose catalog's (sorted items).
     requires: tuple[tuple[str, Any], ...] = ()
+    # Fields carrying any of these tags (the county's field_tags) never leave under this purpose.
+    exclude_tags: frozenset[str] = frozenset()
 
     def covers(self, purpose: str) -> bool:
         return purpose == self.code or purpose.startswith(self.code + ".")

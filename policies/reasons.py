@@ -125,6 +125,12 @@ _TEXT: dict[ReasonCode, tuple[str, str, str]] = {
         "rules.md CJ-05, section 5 (keyed transforms only)",
         "The county key store would have had to hold the key the transforms need.",
     ),
+    ReasonCode.DENY_FIELD_TAGS_MISSING: (
+        "IM-09",
+        "rules.md IM-09, IM-05 (fields minimised by their sensitivity tags)",
+        "The county's field sensitivity tags would have had to be supplied, so the fields the "
+        "agreement excludes by tag could be left out.",
+    ),
     ReasonCode.DENY_DEFAULT: (
         "GOV-04",
         "governance.md 3.1 (default deny)",

@@ -18,6 +18,7 @@ from policies.loader import IMMIGRATION_PURPOSE_ROOT, purpose_tighten, statute_k
 from policies.model import Agreement, AgreementPurpose, PolicySet, PurposeSpec
 from policies.reasons import reason
 from policies.records import record_exclusion
+from policies.tags import FieldTags, tagged_out
 from policies.transforms import FieldRule, plan_get
 from policies.types import (
     ADMINISTRATIVE_FORMS,
@@ -296,10 +297,19 @@ def _find_agreement(
 
 
 def _agreement_reasons(
-    view: RequestView, agreement: Agreement, item: AgreementPurpose
+    view: RequestView, agreement: Agreement, item: AgreementPurpose, *, tags_known: bool
 ) -> list[Reason]:
     reasons = []
     where = f"agreement {agreement.id}"
+    if item.exclude_tags and not tags_known:
+        # Without the tags the engine cannot tell which fields the agreement excludes: fail closed.
+        reasons.append(
+            reason(
+                ReasonCode.DENY_FIELD_TAGS_MISSING,
+                f"{where} excludes fields tagged {sorted(item.exclude_tags)}, "
+                "but no field tags were supplied",
+            )
+        )
     if agreement.status != "active":
         reasons.append(
             reason(ReasonCode.DENY_AGREEMENT_NOT_ACTIVE, f"{where} is {agreement.status}")
@@ -405,15 +415,28 @@ _SELECTIONS: dict[tuple[Any, ...], _Selection] = {}
 
 
 def _effective_rules(
-    view: RequestView, agreement: Agreement, item: AgreementPurpose, policy_set: PolicySet
+    view: RequestView,
+    agreement: Agreement,
+    item: AgreementPurpose,
+    policy_set: PolicySet,
+    field_tags: FieldTags | None,
 ) -> _Selection:
-    """Allow-list narrowed to the requested fields, minus immigration-sensitive fields where due.
+    """Allow-list narrowed to the requested fields, minus immigration-sensitive fields where due and
+    minus the fields the county's tags take out (tags only ever remove fields, never add them).
 
-    Memoised per policy version, agreement purpose, requested fields and immigration involvement, so
-    a typical request does not rebuild (or re-hash) its allow-list.
+    The immigration-sensitive set (built-in, baseline and tagged fields) is applied to requests that
+    involve immigration enforcement; tagged fields also leave vendor exports, as the loader already
+    ensures for the built-in set (IM-05). Memoised per policy version, agreement purpose, requested
+    fields, immigration involvement and tagged-out fields, so a typical request does not rebuild (or
+    re-hash) its allow-list.
     """
     involved = immigration_involved(view)
-    memo_key = (policy_set.version, agreement.id, item.code, view.fields, involved)
+    tagged = tagged_out(
+        field_tags,
+        exclude=item.exclude_tags,
+        immigration=involved or agreement.recipient_type == RecipientType.VENDOR,
+    )
+    memo_key = (policy_set.version, agreement.id, item.code, view.fields, involved, tagged)
     selection = _SELECTIONS.get(memo_key)
     if selection is not None:
         return selection
@@ -424,6 +447,9 @@ def _effective_rules(
     if involved:
         # IM-05: never to an immigration-origin request, whatever the agreement says.
         rules = [rule for rule in rules if rule.path not in policy_set.sensitive_fields]
+    if tagged:
+        out = frozenset(tagged)
+        rules = [r for r in rules if r.path not in out and r.path.split(".")[0] not in out]
     fields = {
         rule.path: str(rule.op) + (f":{rule.param}" if rule.param is not None else "")
         for rule in rules
@@ -486,6 +512,8 @@ def _agreement_and_basis_reasons(
     view: RequestView,
     found: tuple[Agreement, AgreementPurpose] | None,
     policy_set: PolicySet,
+    *,
+    tags_known: bool,
 ) -> list[Reason]:
     """Default deny without an agreement; otherwise its terms and the purpose's legal basis."""
     if found is None:
@@ -495,7 +523,7 @@ def _agreement_and_basis_reasons(
         )
         return [reason(ReasonCode.DENY_NO_AGREEMENT, message)]
     agreement, item = found
-    reasons = _agreement_reasons(view, agreement, item)
+    reasons = _agreement_reasons(view, agreement, item, tags_known=tags_known)
     spec = policy_set.purposes.get(view.purpose)
     if spec is not None:
         if item.requires:
@@ -511,11 +539,15 @@ def evaluate(
     keys: KeyStore | None,
     now: datetime,
     reviewed_by: str | None = None,
+    field_tags: FieldTags | None = None,
 ) -> Decision:
     """Apply guardrails, forbids, the agreement and its legal basis; transform what may leave.
 
     ``reviewed_by`` names the person who reviewed a request the keyword backstop sent to review; it
     never softens a deny, and it comes from the caller (the gateway), never from the request JSON.
+    ``field_tags`` (field path -> tags) comes from the caller too, for the same reason: a requester
+    must not be able to untag a field. ``None`` means no tags are known; an agreement purpose with
+    ``exclude_tags`` then denies.
     """
     if not policy_set.valid:
         problem = reason(
@@ -535,11 +567,13 @@ def evaluate(
         item is not None and item.include_non_conviction
     )
     eligible, excluded = _exclusions(view, now=now, exclude_non_conviction=exclude_nc)
-    reasons += _agreement_and_basis_reasons(view, found, policy_set)
+    reasons += _agreement_and_basis_reasons(
+        view, found, policy_set, tags_known=field_tags is not None
+    )
     if found is None or any(r.effect is Effect.DENY for r in reasons):
         return _deny(reasons, policy_set, excluded, flags)
     agreement, item = found
-    rules = _effective_rules(view, agreement, item, policy_set)
+    rules = _effective_rules(view, agreement, item, policy_set, field_tags)
     if keyword is not None and not (reviewed_by or "").strip():
         return Decision(
             effect=Effect.REVIEW,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies.types import FIELD_KINDS, DocumentKind, Mode, Op, RecipientType
+from policies.types import FIELD_KINDS, DocumentKind, FieldTag, Mode, Op, RecipientType
 
 __all__ = ["AGREEMENT_SCHEMA", "BASELINE_SCHEMA", "FORBID_SCHEMA", "SCHEMAS"]
 
@@ -108,6 +108,11 @@ _AGREEMENT_PURPOSE = {
         "non_conviction_legal_basis": _TEXT,
         "allow_on_behalf_of": {"type": "array", "items": _RECIPIENT_TYPE, "uniqueItems": True},
         "requires": _REQUIRES,
+        "exclude_tags": {
+            "type": "array",
+            "items": {"enum": [str(member) for member in FieldTag]},
+            "uniqueItems": True,
+        },
         "fields": {
             "type": "object",
             "minProperties": 1,

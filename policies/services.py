@@ -50,11 +50,19 @@ def decide(
     keys: KeyStore | None,
     now: datetime | None = None,
     reviewed_by: str | None = None,
+    field_tags: Mapping[str, Sequence[str]] | None = None,
 ) -> Decision:
     """Decide one release request and, when permitted, return the transformed records.
 
     ``reviewed_by``: the person (not the requester; the caller checks) who reviewed a request the
     keyword backstop flagged. Without it such a request answers ``review``; it never lifts a deny.
+
+    ``field_tags``: the county's sensitivity tags per field path (``{"person.race":
+    ["quasi_identifier", "protected_trait"], ...}``), from the caller and never from the request
+    JSON, so a requester cannot untag a field. Tags only remove fields: a field tagged
+    ``immigration_sensitive`` joins the built-in immigration-sensitive set (IM-05), and an agreement
+    purpose's ``exclude_tags`` drops every field carrying one of those tags. ``None`` means the tags
+    are unknown, and a purpose that excludes by tag then denies.
 
     Any exception inside evaluation becomes a deny with reason ``DENY_ENGINE_ERROR``: a fault must
     never release data, and the caller still gets a decision it can audit.
@@ -66,6 +74,7 @@ def decide(
             keys=keys,
             now=now or datetime.now(tz=UTC),
             reviewed_by=reviewed_by,
+            field_tags=field_tags,
         )
     except (
         Exception
@@ -220,6 +229,7 @@ def _run_file(path: Path, policy_set: PolicySet, keys: KeyStore) -> list[PolicyT
         defaults = data.get("defaults") or {}
         now_text = data.get("now")
         now = datetime.fromisoformat(str(now_text)) if now_text else None
+        file_tags = data.get("field_tags")
         cases = data["cases"]
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
         return [PolicyTestResult(str(path), "(file)", False, f"unreadable test file: {exc}")]
@@ -232,6 +242,7 @@ def _run_file(path: Path, policy_set: PolicySet, keys: KeyStore) -> list[PolicyT
             keys=keys,
             now=now,
             reviewed_by=case.get("reviewed_by"),
+            field_tags=case.get("field_tags", file_tags),
         )
         failures = _check(decision, case.get("expect") or {})
         results.append(PolicyTestResult(str(path), name, not failures, "; ".join(failures)))

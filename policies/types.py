@@ -19,6 +19,7 @@ __all__ = [
     "Decision",
     "DocumentKind",
     "Effect",
+    "FieldTag",
     "Mode",
     "Obligations",
     "Op",
@@ -83,6 +84,20 @@ class Op(StrEnum):
     ENCRYPT = "encrypt"
 
 
+class FieldTag(StrEnum):
+    """Sensitivity tags the county keeps per field, as data (issue 2); agreements name them.
+
+    Spelled as the gateway stores them. Tags only ever take fields out of a release: a field tagged
+    ``immigration_sensitive`` joins the engine's immigration-sensitive set (IM-05), and an agreement
+    purpose's ``exclude_tags`` drops every field carrying one of the named tags.
+    """
+
+    DIRECT_IDENTIFIER = "direct_identifier"
+    QUASI_IDENTIFIER = "quasi_identifier"
+    PROTECTED_TRAIT = "protected_trait"
+    IMMIGRATION_SENSITIVE = "immigration_sensitive"
+
+
 class ReasonCode(StrEnum):
     """Stable reason codes carried by every decision reason (the compliance dashboard groups by them)."""
 
@@ -111,6 +126,7 @@ class ReasonCode(StrEnum):
     DENY_TOO_MANY_RECORDS = "DENY_TOO_MANY_RECORDS"
     DENY_FORBIDDEN = "DENY_FORBIDDEN"
     DENY_KEY_MISSING = "DENY_KEY_MISSING"
+    DENY_FIELD_TAGS_MISSING = "DENY_FIELD_TAGS_MISSING"
     REVIEW_IMMIGRATION_KEYWORD = "REVIEW_IMMIGRATION_KEYWORD"
 
 

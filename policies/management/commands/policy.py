@@ -29,8 +29,8 @@ from policies.services import (
 class Command(BaseCommand):
     help = (
         "Release policies: 'validate' (exit 1 listing every problem), 'test' (run *_test.yaml cases), "
-        "'explain --request FILE.json' (print the decision JSON), 'keys-init [PATH]' and "
-        "'keys-rotate [PATH]' (county key file)."
+        "'explain --request FILE.json [--tags FILE.json]' (print the decision JSON), "
+        "'keys-init [PATH]' and 'keys-rotate [PATH]' (county key file)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -49,6 +49,11 @@ class Command(BaseCommand):
                     "--request", required=True, help="request JSON file, or - for stdin"
                 )
                 action.add_argument("--keys", type=Path, help="key file; default POLICY_KEYS_FILE")
+                action.add_argument(
+                    "--tags",
+                    type=Path,
+                    help="field sensitivity tags JSON ({field: [tag, ...]}); default: none known",
+                )
         init = sub.add_parser("keys-init")
         init.add_argument("path", nargs="?", type=Path)
         init.add_argument(
@@ -68,7 +73,7 @@ class Command(BaseCommand):
         elif action == "test":
             self._test(dirs)
         else:
-            self._explain(dirs, options["request"], options.get("keys"))
+            self._explain(dirs, options["request"], options.get("keys"), options.get("tags"))
 
     def _validate(self, dirs: list[Path]) -> None:
         policy_set = policy_set_load(dirs=dirs)
@@ -96,19 +101,27 @@ class Command(BaseCommand):
             raise CommandError(f"{len(failed)} of {len(results)} policy test case(s) failed")
         self.stdout.write(f"{len(results)} policy test case(s) passed")
 
-    def _explain(self, dirs: list[Path], request_path: str, keys_path: Path | None) -> None:
+    def _explain(
+        self, dirs: list[Path], request_path: str, keys_path: Path | None, tags_path: Path | None
+    ) -> None:
         try:
             text = sys.stdin.read() if request_path == "-" else Path(request_path).read_text()
             request = json.loads(text)
         except (OSError, ValueError) as exc:
             raise CommandError(f"cannot read request JSON: {exc}") from None
+        field_tags = _field_tags(tags_path) if tags_path is not None else None
         keys: KeyStore | None
         try:
             keys = key_store_load(path=keys_path or Path(settings.POLICY_KEYS_FILE))
         except KeyStoreError as exc:
             self.stderr.write(f"warning: {exc}; any permit will be denied (no keys)")
             keys = None
-        decision = decide(request=request, policy_set=policy_set_load(dirs=dirs), keys=keys)
+        decision = decide(
+            request=request,
+            policy_set=policy_set_load(dirs=dirs),
+            keys=keys,
+            field_tags=field_tags,
+        )
         self.stdout.write(json.dumps(decision.as_dict(), indent=2, ensure_ascii=False))
 
     def _keys(self, action: str, path: Path, options: dict[str, Any]) -> None:
@@ -124,3 +137,22 @@ class Command(BaseCommand):
         except KeyStoreError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"{path}: current key is {key_id}")
+
+
+def _field_tags(path: Path) -> dict[str, list[str]]:
+    """Read ``{"person.race": ["quasi_identifier", "protected_trait"], ...}`` from a file.
+
+    The command stays pure (no database): the county's tags come from this file, e.g. exported from
+    the gateway's field sensitivity table. Without ``--tags`` no tags are known, so an agreement
+    purpose that excludes fields by tag denies.
+    """
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"cannot read field tags JSON: {exc}") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)
+        for tags in data.values()
+    ):
+        raise CommandError("field tags JSON must map each field path to a list of tag names")
+    return data
