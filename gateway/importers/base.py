@@ -19,6 +19,9 @@ Vocabulary of the mappings (the service copies these keys onto the models and ig
   names (`statute`, `description`, `level` (a `ChargeLevel` value), `disposition` (a `Disposition` value),
   `bond_amount` (a `Decimal`), `bond_type`, `case_number`). `sequence` is assigned from the position (1-based)
   unless given.
+* `ParsedBooking.charges_reported`: False when the row says nothing about charges (a NIEM release message
+  without charge elements, a layout without charge columns). Its booking's stored charges are then left as
+  they are; True (the default) means `charges` is the whole list, so an empty tuple removes the stored ones.
 * `ParsedBooking.dropped_fields`: names of source columns/elements that were present and deliberately not kept
   (citizenship, immigration status, place of birth: rules.md IM-05, IM-06, IM-09). The run report lists them.
 
@@ -75,6 +78,7 @@ class ParsedBooking:
     charges: tuple[Mapping[str, Any], ...] = ()
     mugshots: tuple[ParsedMugshot, ...] = ()
     dropped_fields: tuple[str, ...] = ()
+    charges_reported: bool = True
 
 
 @dataclass(frozen=True, slots=True)

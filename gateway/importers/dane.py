@@ -91,6 +91,8 @@ class DaneFormat:
             booking=booking,
             charges=_charges(record),
             dropped_fields=record.dropped,
+            # The roster-only and snapshot-only layouts have no charge columns: leave stored charges alone.
+            charges_reported="charges_str" in record.cells,
         )
 
 

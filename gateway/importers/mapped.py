@@ -299,6 +299,7 @@ class MappedCsvFormat:
             booking=booking,
             charges=self._charges(record, readers=readers["charges"]),
             dropped_fields=record.dropped,
+            charges_reported=bool(self.spec.charges),  # a mapping without charges leaves them alone
         )
 
     def _charges(

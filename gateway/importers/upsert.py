@@ -1,5 +1,8 @@
 """The database side of an import batch: upsert people and bookings on (source, source_key), replace charges.
 
+Charges are replaced only for bookings whose row reports them (`BookingItem.charges_reported`): a row that says
+nothing about charges (a NIEM release message) updates its booking and leaves the stored charges as they are.
+
 Used only by the import service, which owns the transaction. One function, `batch_write`, with two
 implementations of one contract:
 
@@ -48,7 +51,8 @@ class BookingItem:
 
     `person_last` marks the batch's last row for its person: only that row's person values are written (a
     person in several rows of a batch: the last row wins); the caller sets it when the batch is complete. A
-    charge's `sequence` is its 1-based position unless the charge gives one. Not frozen: one is built for every
+    charge's `sequence` is its 1-based position unless the charge gives one. With `charges_reported` False the
+    booking's stored charges are kept (and `charges` is empty). Not frozen: one is built for every
     row read, and a frozen dataclass costs about three times as much to build.
     """
 
@@ -60,6 +64,7 @@ class BookingItem:
     person: Mapping[str, Any]
     charges: Sequence[Mapping[str, Any]]
     person_last: bool
+    charges_reported: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +77,8 @@ class _UpsertItem:
 def batch_write(
     *, source: str, bookings: Sequence[BookingItem], prepared: set[str] | None = None
 ) -> dict[str, tuple[int, Status]]:
-    """Upsert `bookings` (unique keys) and their people, and replace the charges of every booking written.
+    """Upsert `bookings` (unique keys) and their people, and replace the charges of every booking written
+    whose row reports charges (the others keep theirs).
 
     Returns booking key -> (id, "created" or "updated") for the bookings written; a booking of the batch that is
     not returned was unchanged, and nothing of it (charges included) was written. `prepared` is the caller's
@@ -115,7 +121,11 @@ def _orm_write(*, source: str, bookings: Sequence[BookingItem]) -> dict[str, tup
     ]
     statuses = _orm_upsert(model=Booking, source=source, items=booking_items)
     written = {key: state for key, state in statuses.items() if state[1] != "unchanged"}
-    updated = [pk for pk, status in written.values() if status == "updated"]
+    updated = [
+        written[b.key][0]
+        for b in bookings
+        if b.charges_reported and b.key in written and written[b.key][1] == "updated"
+    ]
     if updated:
         Charge.objects.filter(booking_id__in=updated).delete()
     Charge.objects.bulk_create(
@@ -189,9 +199,10 @@ def _pg_write(
     empty = "TRUNCATE" if next(_stage_uses) % _TRUNCATE_EVERY == 0 else "DELETE FROM"
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        groups: dict[tuple[frozenset[str], frozenset[str]], list[BookingItem]] = {}
+        groups: dict[tuple[frozenset[str], frozenset[str], bool], list[BookingItem]] = {}
         for item in bookings:
-            groups.setdefault((frozenset(item.person), frozenset(item.values)), []).append(item)
+            fields = (frozenset(item.person), frozenset(item.values), item.charges_reported)
+            groups.setdefault(fields, []).append(item)
         stages = [(_stage(*fields), group) for fields, group in groups.items()]
         new = [stage for stage, _ in stages if stage.name not in prepared]
         if new:  # once per import and staging table; then each batch leaves its table empty
@@ -226,7 +237,8 @@ def _pg_write(
 
 @dataclass(frozen=True, slots=True)
 class _Stage:
-    """The temporary table for one group of rows (one set of person and booking fields), and its COPY rows."""
+    """The temporary table for one group of rows (one set of person and booking fields, and whether they report
+    charges), and its COPY rows."""
 
     name: str
     create: str
@@ -234,14 +246,20 @@ class _Stage:
     booking: list[str]  # the booking fields the group carries, in column order
     copied: list[str]
     row: Callable[[BookingItem], list[Any]]
+    charges_reported: bool
 
 
-def _stage(person_fields: frozenset[str], booking_fields: frozenset[str]) -> _Stage:
+def _stage(
+    person_fields: frozenset[str], booking_fields: frozenset[str], charges_reported: bool
+) -> _Stage:
     person_columns, booking_columns = _columns(Person), _columns(Booking)
     person = [name for name in person_columns if name in person_fields]
     booking = [name for name in booking_columns if name in booking_fields and name != "person_id"]
-    digest = hashlib.sha256(" ".join([*person, "|", *booking]).encode()).hexdigest()[:16]
-    name = f"import_stage_{digest}"  # one table per set of columns, named after them
+    # One table per set of columns, named after them; rows that do not report charges get a table of their
+    # own (same columns), since its booking statement must not delete their charges.
+    named = [*person, "|", *booking] + ([] if charges_reported else ["|", "charges not reported"])
+    digest = hashlib.sha256(" ".join(named).encode()).hexdigest()[:16]
+    name = f"import_stage_{digest}"
     copied = ["person_key", "person_hash", "person_last", "source_key", "content_hash"]
     copied += [f"p_{column}" for column in person] + booking
     create = (
@@ -262,7 +280,15 @@ def _stage(person_fields: frozenset[str], booking_fields: frozenset[str]) -> _St
             + [_plain(values[c]) if c in booking_enums else values[c] for c in booking]
         )
 
-    return _Stage(name=name, create=create, person=person, booking=booking, copied=copied, row=row)
+    return _Stage(
+        name=name,
+        create=create,
+        person=person,
+        booking=booking,
+        copied=copied,
+        row=row,
+        charges_reported=charges_reported,
+    )
 
 
 def _upsert_sql(
@@ -306,8 +332,13 @@ def _upsert_sql(
 
 
 def _booking_sql(*, source: str, stage: _Stage, context: Any) -> str:
-    """Upsert the bookings and, in the same statement, delete the charges of those updated (new ones follow)."""
+    """Upsert the bookings and, in the same statement, delete the charges of those updated (new ones follow).
+
+    A stage of rows that do not report charges deletes none: their bookings keep the charges they have.
+    """
     upsert = _upsert_sql(model=Booking, source=source, stage=stage, context=context)
+    if not stage.charges_reported:
+        return f"{upsert} RETURNING source_key, id, (xmax = 0) AS created"
     charges = Charge._meta.db_table
     return (
         f"WITH written AS ({upsert} RETURNING source_key, id, (xmax = 0) AS created), "  # noqa: S608

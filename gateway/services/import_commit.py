@@ -5,6 +5,7 @@ Split out of `imports` to keep modules small; see `imports` for what an import g
 
 from __future__ import annotations
 
+import enum
 import sys
 from collections.abc import Mapping, Sequence
 from concurrent import futures
@@ -15,7 +16,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from gateway.importers.base import RowRejection
 from gateway.importers.upsert import batch_write
-from gateway.models import Booking, ImportRejection, ImportRun
+from gateway.models import Booking, Charge, ImportRejection, ImportRun
 from gateway.services.import_rows import MUGSHOT_FIELD, Batch, Pending
 
 __all__ = ["Committer"]
@@ -149,16 +150,60 @@ def _applied_history(*, source: str, pending: Sequence[Pending]) -> list[Pending
 
     Applying them would only rewrite the booking to an older state and back: on re-importing a folder of
     booking and release messages every message is then unchanged, as a re-import must be.
+
+    When the last row does not report charges (a release message), its hash says nothing about them: the
+    booking may hold that release and still lack the charges of the booking message (the release was imported
+    first, alone). So the row that last reports the charges is history only if the stored charges are its own.
     """
     replaced = {p.key: p for p in pending if p.final_hash is not None}
     if not replaced:
         return []
     stored = Booking.objects.filter(source=source, source_key__in=list(replaced)).values_list(
-        "source_key", "content_hash"
+        "source_key", "id", "content_hash"
     )
-    return [
-        replaced[key] for key, content_hash in stored if content_hash == replaced[key].final_hash
-    ]
+    applied = {
+        pk: replaced[key]
+        for key, pk, content_hash in stored
+        if content_hash == replaced[key].final_hash
+    }
+    to_compare = [pk for pk, p in applied.items() if p.charges_final]
+    if to_compare:
+        charges = _stored_charges(booking_ids=to_compare)
+        for pk in to_compare:
+            if not _charges_match(parsed=applied[pk].charges, stored=charges.get(pk, {})):
+                del applied[pk]
+    return list(applied.values())
+
+
+def _stored_charges(*, booking_ids: Sequence[int]) -> dict[int, dict[int, dict[str, object]]]:
+    """Booking id -> sequence -> the stored charge's field values."""
+    charges: dict[int, dict[int, dict[str, object]]] = {}
+    for values in Charge.objects.filter(booking_id__in=booking_ids).values():
+        charges.setdefault(values["booking_id"], {})[values["sequence"]] = dict(values)
+    return charges
+
+
+def _charges_match(
+    *, parsed: Sequence[Mapping[str, object]], stored: Mapping[int, Mapping[str, object]]
+) -> bool:
+    """Whether the stored charges are the parsed ones: the same number, and every value a row gives (a field
+    it leaves out holds the model default, which is what a write of this row would leave as well)."""
+    if len(parsed) != len(stored):
+        return False
+    for position, charge in enumerate(parsed, start=1):
+        held = stored.get(_sequence(charge, position))
+        if held is None or any(held.get(name) != _plain(value) for name, value in charge.items()):
+            return False
+    return True
+
+
+def _sequence(charge: Mapping[str, object], position: int) -> int:
+    sequence = charge.get("sequence", position)
+    return sequence if isinstance(sequence, int) else position
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def _mugshots_store(

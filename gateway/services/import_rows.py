@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import models
 
@@ -18,7 +18,15 @@ from gateway.importers.base import ParsedBooking, ParsedRow, RowRejection
 from gateway.importers.upsert import BookingItem
 from gateway.models import Booking, Charge, Person
 
-__all__ = ["MUGSHOT_FIELD", "Batch", "BatchWriter", "Pending", "later_states", "row_check"]
+__all__ = [
+    "MUGSHOT_FIELD",
+    "Batch",
+    "BatchWriter",
+    "LaterState",
+    "Pending",
+    "later_states",
+    "row_check",
+]
 
 # The ImportRejection.field of a refused image, which is not a rejected row. A format's own row rejection is
 # never stored under this name (see BatchWriter.add), so the two cannot be confused when the report is read.
@@ -142,6 +150,9 @@ class Pending(BookingItem):
     # For a row a later row of the same file replaces (a booking message followed by its release): the hash of
     # that last row. If the database already holds it, this row is history already applied, not a change.
     final_hash: str | None
+    # Set on such a row when it is the file's last word on the booking's charges and the last row does not
+    # report charges: the stored hash then says nothing about the charges, so they are compared too.
+    charges_final: bool = False
 
 
 @dataclass
@@ -155,7 +166,10 @@ class Batch:
 
 
 def _row_hashes(row: ParsedBooking) -> tuple[str, str]:
-    """(person hash, row hash) of a row: the row hash covers person, booking, charges and image bytes."""
+    """(person hash, row hash) of a row: the row hash covers person, booking, charges and image bytes.
+
+    Charges not reported hash as None, unlike "no charges" (an empty tuple): the two rows do different things.
+    """
     mugshot_hashes = (
         [hashlib.sha256(m.data).hexdigest() for m in row.mugshots] if row.mugshots else []
     )
@@ -173,28 +187,43 @@ def _row_hashes(row: ParsedBooking) -> tuple[str, str]:
             row.person_key,
             person_hash,
             row.booking,
-            row.charges,
+            row.charges if row.charges_reported else None,
             [(h, m.pose, m.captured_at) for h, m in zip(mugshot_hashes, row.mugshots, strict=True)],
         )
     )
     return person_hash, row_hash
 
 
-def later_states(rows: Iterable[ParsedRow]) -> dict[str, tuple[int, str]]:
-    """Booking key -> (last line, row hash) for every booking that more than one valid row of the file carries.
+class LaterState(NamedTuple):
+    """Where a booking carried by several rows of a file ends up: its last row, and its last word on charges."""
+
+    line: int
+    row_hash: str
+    charges_line: int  # the last row that reports charges (0: none does)
+
+
+def later_states(rows: Iterable[ParsedRow]) -> dict[str, LaterState]:
+    """Booking key -> its `LaterState`, for every booking that more than one valid row of the file carries.
 
     A first pass over a file whose later rows update earlier ones (NIEM messages). Without it a re-import could
     not tell "the stored booking is this file's last message" from "this file's first message is news", and
     would rewrite every released booking twice. It costs a second parse and, like the in-file duplicate check
     of the other formats, memory that grows with the number of bookings (a key, a line and a hash each).
     """
-    last: dict[str, tuple[int, str] | None] = {}
+    # An int marks a key seen once (the line of its row if that row reports charges, else 0): a hash is only
+    # worked out once a second row shows it is needed.
+    last: dict[str, LaterState | int] = {}
     for row in rows:
         if isinstance(row, ParsedBooking) and row_check(row) is None:
-            # None marks a key seen once: a hash is only worked out once a second row shows it is needed.
             key = row.booking_key
-            last[key] = (row.line, _row_hashes(row)[1]) if key in last else None
-    return {key: state for key, state in last.items() if state is not None}
+            seen = last.get(key)
+            charges_line = row.line if row.charges_reported else 0
+            if seen is None:
+                last[key] = charges_line
+            else:
+                before = seen if isinstance(seen, int) else seen.charges_line
+                last[key] = LaterState(row.line, _row_hashes(row)[1], charges_line or before)
+    return {key: state for key, state in last.items() if isinstance(state, LaterState)}
 
 
 @dataclass
@@ -207,7 +236,7 @@ class BatchWriter:
     """
 
     repeats_update: bool = False
-    later: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    later: Mapping[str, LaterState] = field(default_factory=dict)
     pending: list[Pending] = field(default_factory=list)
     pending_keys: set[str] = field(default_factory=set)
     rejections: list[RowRejection] = field(default_factory=list)
@@ -258,7 +287,8 @@ class BatchWriter:
             return
         person_hash, row_hash = _row_hashes(row)
         last = self.later.get(row.booking_key)
-        final_hash = last[1] if last is not None and last[0] > row.line else None
+        replaced = last is not None and last.line > row.line
+        final_hash = last.row_hash if last is not None and replaced else None
         self.pending.append(
             Pending(
                 row.booking_key,
@@ -269,8 +299,10 @@ class BatchWriter:
                 row.person,
                 row.charges,
                 True,
+                row.charges_reported,
                 row,
                 final_hash,
+                replaced and last is not None and last.charges_line == row.line,
             )
         )
         if self.repeats_update:

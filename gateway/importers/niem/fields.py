@@ -67,6 +67,7 @@ def booking_parse(*, message: Message, booking: Element, line: int) -> ParsedBoo
         raise RejectionError(
             "nc:PersonName", "", "Missing required element(s): nc:PersonName (surname or full name)"
         )
+    charges = _charges(message=message, booking=booking)
     return ParsedBooking(
         line=line,
         person_key=_person_key(message=message, booking=booking, person=person)
@@ -74,9 +75,12 @@ def booking_parse(*, message: Message, booking: Element, line: int) -> ParsedBoo
         person=person_fields,
         booking_key=booking_number,
         booking=_booking_fields(message=message, booking=booking, number=booking_number),
-        charges=_charges(message=message, booking=booking),
+        charges=charges,
         mugshots=_mugshots(message=message, person=person),
         dropped_fields=message.dropped_under(booking, person),
+        # A release or status message often carries the booking without its charges: that says nothing about
+        # them, so it must not wipe those an earlier message stored. A message cannot say "no charges" in NIEM.
+        charges_reported=bool(charges),
     )
 
 
