@@ -173,9 +173,9 @@ def test_a_batch_the_database_refuses_stops_the_run_after_the_batches_committed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Batches are written on a background thread; its failure must still stop the run, and only it."""
+    from gateway.importers.upsert import batch_write as real_write
     from gateway.services import import_commit
 
-    real_write = import_commit.batch_write
     calls: list[int] = []
 
     def refuses_the_second_batch(**kwargs: Any) -> Any:
