@@ -24,6 +24,7 @@ from django.db import transaction
 
 from gateway.models.releases import AuditEntry, ReleaseEffect
 from gateway.selectors.records import booking_export
+from gateway.selectors.sensitivity import field_tags_get
 from policies.exceptions import KeyStoreError, TokenRevealError
 from policies.services import KeyStore, decide, key_store_get, policy_set_get, token_reveal
 from policies.types import Decision, Effect
@@ -102,6 +103,7 @@ def _decide(
         policy_set=policy_set_get(dirs=[Path(d) for d in settings.POLICY_DIRS]),
         keys=_keys(),
         reviewed_by=reviewer,
+        field_tags=field_tags_get(),
     )
     return decision, not_found
 

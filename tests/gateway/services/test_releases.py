@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gateway.models import AuditEntry, Booking, Charge, Person
+from gateway.models import AuditEntry, Booking, Charge, FieldSensitivity, Person
 from gateway.selectors.records import booking_export
 from gateway.services import releases
 from gateway.services.releases import ReleaseStatus, release_records, release_token_reveal
@@ -365,3 +365,105 @@ def test_encrypted_token_reveal_needs_two_other_people(bookings) -> None:
     assert release_token_reveal(approvers=["boss", "auditor"], **args) == "123-45-6789"
     reveals = AuditEntry.objects.filter(action="token_reveal").order_by("id")
     assert [e.effect for e in reveals] == ["deny", "deny", "permit"]
+
+
+# --- Field sensitivity tags drive the decision (issue 2: "policies will be written against the tags").
+#
+# No shipped agreement permits a request that involves immigration enforcement (no agreement names
+# federal_immigration as recipient or allows it on_behalf_of, and immigration paperwork or purposes
+# always deny). A county could still sign one for criminal court matters under a verified judicial
+# warrant, so these tests add such a county agreement (a copy of the courts template).
+
+DHS_COURT_MATTERS = (
+    (LIBRARY / "courts.yaml")
+    .read_text()
+    .replace("id: courts", "id: dhs-court-matters")
+    .replace("type: court", "type: federal_immigration")
+)
+WARRANT = {"kind": "judicial_warrant", "signed_by_judge": True, "verified_by": ["ann", "bo"]}
+DHS: dict[str, Any] = {
+    "recipient": {"type": "federal_immigration", "name": "Field Office 7"},
+    "on_behalf_of": None,
+    "purpose": "court.proceedings",
+    "case_number": "2026CF001234",
+    "mode": "single",
+    "documents": [WARRANT],
+}
+COURT: dict[str, Any] = {**DHS, "recipient": {"type": "court", "name": "Circuit Court"}}
+
+
+@pytest.fixture
+def dhs_agreement(policy_settings: Path) -> None:
+    (policy_settings / "dhs.yaml").write_text(DHS_COURT_MATTERS)
+
+
+def _tag(field: str, *, add: str = "", remove: str = "") -> None:
+    row = FieldSensitivity.objects.get(field=field)
+    row.tags = [t for t in row.tags if t != remove] + ([add] if add else [])
+    row.save()
+
+
+def test_a_county_tag_takes_a_field_out_of_an_immigration_involved_release(
+    bookings, dhs_agreement
+) -> None:
+    before = release_records(request=DHS, booking_numbers=["B1"], requested_by="clerk")
+    assert before.status is ReleaseStatus.RELEASED
+    assert before.records[0]["charges"][0]["bond_amount"] == "5000.00"
+    _tag("charges.bond_amount", add="immigration_sensitive")
+    after = release_records(request=DHS, booking_numbers=["B1"], requested_by="clerk")
+    assert after.status is ReleaseStatus.RELEASED
+    assert "bond_amount" not in after.records[0]["charges"][0]
+    assert "charges.bond_amount" not in AuditEntry.objects.get(pk=after.release_id).released_fields
+    # The tag is about immigration: a court, not involved in it, still gets the bond.
+    court = release_records(request=COURT, booking_numbers=["B1"], requested_by="clerk")
+    assert court.records[0]["charges"][0]["bond_amount"] == "5000.00"
+
+
+def test_the_requester_cannot_untag_a_field(bookings, dhs_agreement) -> None:
+    _tag("charges.bond_amount", add="immigration_sensitive")
+    forged = {**DHS, "field_tags": {"charges.bond_amount": []}}
+    result = release_records(request=forged, booking_numbers=["B1"], requested_by="clerk")
+    assert result.status is ReleaseStatus.RELEASED
+    assert "bond_amount" not in result.records[0]["charges"][0]
+
+
+def test_removing_a_tag_row_keeps_the_built_in_immigration_sensitive_set(
+    bookings, dhs_agreement
+) -> None:
+    FieldSensitivity.objects.filter(field__in=["person.address", "released_at"]).delete()
+    _tag("custody_status", remove="immigration_sensitive")
+    result = release_records(request=DHS, booking_numbers=["B1"], requested_by="clerk")
+    assert result.status is ReleaseStatus.RELEASED
+    record = result.records[0]
+    assert "address" not in record["person"]
+    assert "released_at" not in record
+    assert "custody_status" not in record
+    court = release_records(request=COURT, booking_numbers=["B1"], requested_by="clerk")
+    assert court.records[0]["person"]["address"] == "123 Main St"
+
+
+def test_vendor_template_leaves_protected_traits_out_until_the_county_untags_them(
+    bookings,
+) -> None:
+    result = release_records(request=VENDOR, booking_numbers=["B1"], requested_by="liaison")
+    assert result.status is ReleaseStatus.RELEASED
+    person = result.records[0]["person"]
+    assert "race" not in person
+    assert "sex" not in person
+    assert person["date_of_birth"] == "1990"
+    entry = AuditEntry.objects.get(pk=result.release_id)
+    assert not {"person.race", "person.sex"} & set(entry.released_fields)
+    # The county decides race may go (the allow-list names it): only then does it leave.
+    _tag("person.race", remove="protected_trait")
+    again = release_records(request=VENDOR, booking_numbers=["B1"], requested_by="liaison")
+    assert again.records[0]["person"]["race"] == "W"
+    assert "sex" not in again.records[0]["person"]
+
+
+def test_unreadable_tags_deny_and_are_audited(bookings) -> None:
+    FieldSensitivity.objects.filter(field="person.race").update(tags={"protected_trait": False})
+    result = release_records(
+        request=POLICE, booking_numbers=["B1"], requested_by="det", reviewed_by="clerk"
+    )
+    assert result.status is ReleaseStatus.NOT_AVAILABLE
+    assert AuditEntry.objects.get(pk=result.release_id).error_code == "ValueError"
