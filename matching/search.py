@@ -39,6 +39,7 @@ float32).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,7 +68,7 @@ _ROUNDING_MARGIN = 1e-4
 # The sample that sets the first threshold: one face in _SAMPLE_STRIDE, aiming for about
 # _CANDIDATES_PER_K·k candidates, which usually holds every face the shard-wide bound admits
 # (about 250·k on dlib-like galleries), so the scan's output is seldom read a second time.
-_SAMPLE_STRIDE = 16
+_SAMPLE_STRIDE = 64
 _CANDIDATES_PER_K = 400
 # How many of the first candidates (per k) are compared exactly to fix the threshold τ.
 _TAU_FACES_PER_K = 4
@@ -245,6 +246,14 @@ class GalleryShard:
     )
     norm_reference: float = 0.0
     norm_max: float = 0.0
+    # Per face (ε, ‖x‖²) side by side: the bound reads both for a candidate in one cache line.
+    # ``error`` and ``norms`` are views of it when the shard comes from ``build``.
+    face_terms: npt.NDArray[np.float32] = field(
+        default_factory=lambda: np.zeros((0, 2), np.float32), repr=False
+    )
+    # Each thread's output buffer and ONNX Runtime binding: the scan writes 4 bytes per face,
+    # and writing into a kept buffer saves allocating and copying 10 MB per search.
+    _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @classmethod
     def build(
@@ -264,8 +273,8 @@ class GalleryShard:
         _block_size(dim)
         codes = np.empty((count, dim), dtype=np.int8)
         scale = np.empty(count, dtype=np.float32)
-        norms = np.empty(count, dtype=np.float32)
-        error = np.empty(count, dtype=np.float32)
+        face_terms = np.empty((count, 2), dtype=np.float32)
+        error, norms = face_terms[:, 0], face_terms[:, 1]
         decoded_max = 0.0
         for start in range(0, count, _BUILD_CHUNK):
             rows = np.asarray(descriptors[start : start + _BUILD_CHUNK], dtype=np.float32)
@@ -295,6 +304,7 @@ class GalleryShard:
             error=error,
             norm_reference=reference,
             norm_max=float(np.sqrt(norms.max())) if count else 0.0,
+            face_terms=face_terms,
         )
 
     def __len__(self) -> int:
@@ -303,17 +313,11 @@ class GalleryShard:
     @property
     def resident_bytes(self) -> int:
         """Bytes the scan keeps in memory: 4-bit codes, scale and bias (held by the ONNX
-        session), error norms and ids. ``norms`` and ``scale`` here are build by-products that
-        a long-lived shard could drop; they are counted too, to stay honest."""
+        session), ε and ‖x‖², ids, and the build's scales (kept for inspection, counted too).
+        Not counted: each searching thread's 4-byte-per-face output buffer."""
         dim = int(self.descriptors.shape[1]) if self.descriptors.ndim == 2 else 0
         session_bytes = len(self) * (dim // 2 + 4 + 4)
-        return (
-            session_bytes
-            + self.error.nbytes
-            + self.ids.nbytes
-            + self.scale.nbytes
-            + self.norms.nbytes
-        )
+        return session_bytes + self.face_terms.nbytes + self.ids.nbytes + self.scale.nbytes
 
     def search(
         self, *, probe: npt.ArrayLike, k: int, excluded: Collection[int] = frozenset()
@@ -341,19 +345,18 @@ class GalleryShard:
             threshold = np.inf if cand.size == 0 else threshold + max(abs(threshold), 1.0)
         # τ: the exact k-th distance among the faces the scan ranks best (any k real faces
         # give an upper bound on the final k-th distance; the best-ranked give a tight one).
+        values = scan[cand]
         few = min(cand.size, _TAU_FACES_PER_K * wanted)
-        if few < cand.size:
-            estimate = scan[cand] - terms.per_error * self.error[cand]
-            best = cand[np.argpartition(estimate, few - 1)[:few]]
-        else:
-            best = cand
+        best = cand[np.argpartition(values, few - 1)[:few]] if few < cand.size else cand
         tau = float(np.partition(self._exact(best, query), wanted - 1)[wanted - 1])
         cutoff = tau - qq + terms.loose
         if cutoff > threshold:  # the first candidates did not reach far enough: one more pass
             cand = self._allowed(np.flatnonzero(scan <= cutoff), blocked)
+            values = scan[cand]
         else:
-            cand = cand[scan[cand] <= cutoff]
-        bound = self._bounds(scan[cand], cand, terms)
+            near = values <= cutoff
+            cand, values = cand[near], values[near]
+        bound = self._bounds(values, cand, terms)
         survivors = np.sort(cand[bound <= tau])  # sorted: the exact store is read in order
         positions, sq = self._rerank(survivors, query, qq=qq, margin=terms.margin, k=wanted)
         order = _topk_order(self.ids[positions], sq, wanted)
@@ -408,11 +411,12 @@ class GalleryShard:
         terms: _ProbeTerms,
     ) -> npt.NDArray[np.float64]:
         """Lower bounds on ``‖q − x‖²`` for the faces at ``positions`` (their scan values given)."""
+        face = self.face_terms[positions].astype(np.float64)
         return (
             (terms.qq - terms.margin)
             + scan.astype(np.float64)
-            - terms.per_error * self.error[positions]
-            - 2.0 * terms.rounding * np.sqrt(self.norms[positions], dtype=np.float64)
+            - terms.per_error * face[:, 0]
+            - 2.0 * terms.rounding * np.sqrt(face[:, 1])
         )
 
     def _exact(
@@ -421,9 +425,26 @@ class GalleryShard:
         return exact_distances(descriptors=self.descriptors[positions], probe=query)
 
     def _scan(self, query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """``‖x‖² − 2R·ε − 2 q̃·x̂`` for every face, with ``q̃`` the probe on its int8 grid."""
-        rounded = _round_probe(query)
-        return self.session.run(None, {"probe": rounded[None, :]})[0][0]
+        """``‖x‖² − 2R·ε − 2 q̃·x̂`` for every face, with ``q̃`` the probe on its int8 grid.
+
+        The result is this thread's buffer: valid until the thread's next search.
+        """
+        local = self._local
+        if getattr(local, "binding", None) is None:
+            local.buffer = np.empty((1, len(self)), dtype=np.float32)
+            local.binding = self.session.io_binding()
+            local.binding.bind_output(
+                "lower",
+                "cpu",
+                element_type=np.float32,
+                shape=local.buffer.shape,
+                buffer_ptr=local.buffer.ctypes.data,
+            )
+        rounded = np.ascontiguousarray(_round_probe(query)[None, :])
+        local.binding.bind_cpu_input("probe", rounded)
+        self.session.run_with_iobinding(local.binding)
+        scan: npt.NDArray[np.float32] = local.buffer[0]
+        return scan
 
     def _first_threshold(self, scan: npt.NDArray[np.float32], k: int) -> float:
         """A threshold expected to admit about ``_CANDIDATES_PER_K·k`` faces, from a sample."""

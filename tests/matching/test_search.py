@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -250,3 +252,15 @@ def test_any_gallery_returns_exactly_the_brute_force_top_k(
     assert list(result.ids) == _brute(ids[keep], faces[keep], probe, k)
     expected = np.sqrt(np.sort(exact_distances(descriptors=faces[keep], probe=probe))[:k])
     assert np.array_equal(np.asarray(result.distances), expected)
+
+
+def test_threads_searching_one_index_at_once_get_their_own_results() -> None:
+    """Each thread scans into its own buffer (web workers share one index per process)."""
+    rng = np.random.default_rng(29)
+    faces = _faces(rng, 6000)
+    ids = np.arange(6000)
+    index = GalleryIndex.build(ids=ids, descriptors=faces, threads=1)
+    probes = [faces[row] for row in rng.integers(0, 6000, 24)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda p: index.search(probe=p, k=5).ids, probes))
+    assert [list(r) for r in results] == [_brute(ids, faces, p, 5) for p in probes]
