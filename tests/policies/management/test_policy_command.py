@@ -94,3 +94,47 @@ def test_keys_init_is_idempotent_with_if_missing_and_rotate(tmp_path: Path) -> N
     out, _ = _run("keys-rotate", str(path))
     assert "k2" in out
     assert json.loads(path.read_text())["current"] == "k2"
+
+
+def test_explain_reads_field_tags_from_a_file(tmp_path: Path, settings) -> None:
+    from tests.policies.conftest import VENDOR_REQUEST
+    from tests.policies.test_tags import ACTIVE_TEMPLATE, SEEDED
+
+    settings.POLICY_KEYS_FILE = tmp_path / "keys.json"
+    _run("keys-init")
+    county = tmp_path / "county"
+    county.mkdir()
+    (county / "vendor.yaml").write_text(ACTIVE_TEMPLATE)
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps(VENDOR_REQUEST))
+    tags_file = tmp_path / "tags.json"
+    tags_file.write_text(json.dumps(SEEDED))
+    base = ["explain", "--dir", str(LIBRARY), "--dir", str(county), "--request", str(request_file)]
+    with_tags = json.loads(_run(*base, "--tags", str(tags_file))[0])
+    assert with_tags["effect"] == "permit"
+    assert "race" not in with_tags["released"][0]["person"]
+    assert with_tags["released"][0]["person"]["date_of_birth"] == "1990"
+    without = json.loads(_run(*base)[0])
+    assert without["effect"] == "deny"
+    assert [r["code"] for r in without["reasons"]] == ["DENY_FIELD_TAGS_MISSING"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "cannot read field tags JSON"),
+        ('["person.race"]', "must map each field path"),
+        ('{"person.race": "protected_trait"}', "must map each field path"),
+        ('{"person.race": [1]}', "must map each field path"),
+    ],
+)
+def test_explain_rejects_a_bad_tags_file(tmp_path: Path, content: str, message: str) -> None:
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps(POLICE_REQUEST))
+    tags_file = tmp_path / "tags.json"
+    tags_file.write_text(content)
+    args = ["explain", "--dir", str(LIBRARY), "--request", str(request_file)]
+    with pytest.raises(CommandError, match=message):
+        _run(*args, "--tags", str(tags_file))
+    with pytest.raises(CommandError, match="cannot read field tags JSON"):
+        _run(*args, "--tags", str(tmp_path / "absent.json"))
