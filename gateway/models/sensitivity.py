@@ -1,19 +1,20 @@
 """Sensitivity tags for every released field, kept as data so policies can be written against them.
 
 The rows are created by a data migration and may be edited by the county (for example to tag `housing` as
-immigration-sensitive when its unit names reveal ICE holds).
+immigration-sensitive when its unit names reveal ICE holds). The tag names are the policy engine's
+(`policies.types.FieldTag`): one list, so a tag the engine does not know cannot be stored.
 """
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
+from policies.types import FieldTag
 
-class SensitivityTag(models.TextChoices):
-    DIRECT_IDENTIFIER = "direct_identifier", "Direct identifier"
-    QUASI_IDENTIFIER = "quasi_identifier", "Quasi-identifier"
-    PROTECTED_TRAIT = "protected_trait", "Protected trait"
-    IMMIGRATION_SENSITIVE = "immigration_sensitive", "Immigration-sensitive"
+SensitivityTag = FieldTag
+
+__all__ = ["FieldSensitivity", "SensitivityTag"]
 
 
 class FieldSensitivity(models.Model):
@@ -29,3 +30,13 @@ class FieldSensitivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {', '.join(self.tags)}"
+
+    def clean(self) -> None:
+        known = {str(tag) for tag in FieldTag}
+        if not isinstance(self.tags, list) or not all(isinstance(t, str) for t in self.tags):
+            raise ValidationError({"tags": "Tags must be a list of tag names."})
+        unknown = sorted(set(self.tags) - known)
+        if unknown:
+            raise ValidationError(
+                {"tags": f"Unknown tag(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."}
+            )
