@@ -9,31 +9,31 @@ result *identical* to the float32 brute-force top k.
 
 The bound. Each descriptor ``x`` is stored as ``x̂ = s·c`` (``c`` in −7..7, one scale ``s`` per
 face, chosen per face to make the error small) with error ``e = x − x̂``, and the *per-face*
-error norm ``ε = ‖e‖`` is kept. The probe ``q`` is rounded to the int8 grid of its largest
-component, ``q̃``. By Cauchy–Schwarz,
+error norm ``ε ≥ ‖e‖`` is kept. The probe ``q`` is rounded to ONNX Runtime's int8 grid (per
+block of the scan, a step of ``max|q|/127``), ``q̃``, with ``ρ = ‖q − q̃‖``. By Cauchy–Schwarz,
 
     ‖q − x‖² = ‖q‖² + ‖x‖² − 2 q̃·x̂ − 2 (q − q̃)·x̂ − 2 q·e
-             ≥ ‖q‖² + ‖x‖² − 2 q̃·x̂ − 2‖q‖·ε − slack,
-    slack = 2 (‖q − q̃‖·max‖x̂‖ + max|q̃|/254 · √d · max‖x̂‖) + margin,
+             ≥ ‖q‖² + ‖x‖² − 2 q̃·x̂ − 2‖q‖·ε − 2ρ·(‖x‖ + ε) − margin,
 
-where the ``max|q̃|`` term covers ONNX Runtime's own rounding of the probe to int8 should it
-ever differ from ours, and ``margin`` covers float32 rounding. The per-face ``ε`` is what makes
-4 bits enough: with the shard's largest error in its place about 5 % of a dlib-like gallery
-survives; with each face's own, under 0.2 %. ``‖q‖`` is known only at search time, so the scan
-folds ``‖x‖² − 2R·ε`` into the kernel's bias for a reference norm ``R`` (the gallery's median
-norm); the scan's value ``v`` then gives ``‖q‖² + v − 2·max(0, ‖q‖ − R)·max ε − slack`` as a
-bound for every face, and on the faces it admits the exact per-face term
-``2(R − ‖q‖)·ε`` is added back. Any face whose bound exceeds the exact k-th distance of some k
-real faces cannot be in the top k; every other face is re-ranked exactly. Ties go by item id.
+as ``‖x̂‖ ≤ ‖x‖ + ε``; ``margin`` covers float32 rounding. A probe already on the kernel's grid
+passes through its int8 quantization unchanged (a test checks this on every face), so no
+further allowance for the kernel's rounding is needed. The per-face ``ε`` is what makes 4 bits
+enough: with the shard's largest error in its place about 5 % of a dlib-like gallery survives;
+with each face's own, about 0.2 %. ``‖q‖`` is known only at search time, so the scan folds
+``‖x‖² − 2R·ε`` into the kernel's bias for a reference norm ``R`` (the gallery's median norm);
+its value ``v`` then bounds every face at once with ``ε`` and ``‖x‖`` at their shard maxima
+(``_ProbeTerms.loose``), and on the faces that admits the exact per-face terms are restored.
+Any face whose bound exceeds the exact k-th distance of some k real faces cannot be in the top
+k; every other face is re-ranked exactly. Ties go by item id.
 
 Sharding. A ``GalleryShard`` is self-contained (its codes, its exact store, its ONNX session),
 so shards can live in different processes or machines; each returns its exact local top k and
 ``results_merge`` combines them into the exact global top k.
 
-The float32 descriptors (the exact store) are read only for survivors, a few thousand rows a
-search, so they can be an ``np.memmap`` on disk: the resident scan structure is
-``bytes_per_face`` (64 bytes of codes, scale, bias, ε and the 8-byte id: 84, against 512 for
-float32).
+The float32 descriptors (the exact store) are read only for survivors, about 5,000 rows a
+search at 2.5 million, so they can be an ``np.memmap`` on disk: the resident scan structure is
+``bytes_per_face``: 64 bytes of codes; the kernel's scale and bias, ε, ‖x‖² and the build's
+copy of the scale, 4 each; the 8-byte id: 92, against 512 for float32.
 """
 
 from __future__ import annotations
