@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from matching import search
 from matching.search import (
     _CANDIDATES_PER_K,
     GalleryIndex,
@@ -264,3 +265,16 @@ def test_threads_searching_one_index_at_once_get_their_own_results() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda p: index.search(probe=p, k=5).ids, probes))
     assert [list(r) for r in results] == [_brute(ids, faces, p, 5) for p in probes]
+
+
+def test_the_threshold_pass_split_over_threads_finds_the_same_faces(monkeypatch) -> None:
+    monkeypatch.setattr(search, "_SPLIT_MIN", 1000)
+    rng = np.random.default_rng(31)
+    faces = _faces(rng, 30_001)
+    ids = np.arange(30_001)
+    shard = GalleryShard.build(ids=ids, descriptors=faces, threads=3)
+    scan = shard._scan(faces[7])
+    limit = float(np.quantile(scan, 0.01))
+    assert np.array_equal(shard._at_most(scan, limit), np.flatnonzero(scan <= limit))
+    result = shard.search(probe=faces[7], k=10)
+    assert list(result.ids) == _brute(ids, faces, faces[7], 10)
