@@ -73,7 +73,7 @@ _SAMPLE_STRIDE = 64
 _CANDIDATES_PER_K = 400
 # How many of the first candidates (per k) are compared exactly to fix the threshold τ.
 _TAU_FACES_PER_K = 4
-_BUILD_CHUNK = 65536
+_BUILD_CHUNK = 65536  # bounded temporaries for a 2.5M-row build
 # Below this many faces per thread, splitting the threshold pass costs more than it saves.
 _SPLIT_MIN = 500_000
 _POOLS: dict[int, ThreadPoolExecutor] = {}
@@ -85,7 +85,7 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     with _POOLS_LOCK:
         if workers not in _POOLS:
             _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="gallery-scan")
-        return _POOLS[workers]  # bounded temporaries for a 2.5M-row build
+        return _POOLS[workers]
 
 
 @dataclass(frozen=True)
