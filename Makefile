@@ -31,6 +31,7 @@ serve: install var/demo-secret-key
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: install
+	mkdir -p var
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=1 $(BIN)/python manage.py policy validate
 	DEBUG=1 $(BIN)/python manage.py policy test
