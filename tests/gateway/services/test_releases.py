@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,21 +14,16 @@ from gateway.models import AuditEntry, Booking, Charge, FieldSensitivity, Person
 from gateway.selectors.records import booking_export
 from gateway.services import releases
 from gateway.services.releases import ReleaseStatus, release_records, release_token_reveal
+from policies.examples import EXAMPLE_POLICE_REQUEST
 from policies.exceptions import PolicyErrorCode, TokenRevealError
 from policies.services import key_file_create
 
 pytestmark = pytest.mark.django_db
 LIBRARY = Path(__file__).resolve().parents[3] / "policies" / "library"
 
+# The shared worked example, without inline records: the release path loads them from the database.
 POLICE: dict[str, Any] = {
-    "recipient": {"type": "local_le", "name": "Milwaukee Police Department", "ori": "WI0410200"},
-    "on_behalf_of": None,
-    "purpose": "investigation.violent-felony",
-    "case_number": "MPD-2026-00417",
-    "offense_statute": "943.32(1)(a)",
-    "narrative": "Armed robbery of a gas station clerk on 3 May 2026; tattoo matches a booking.",
-    "mode": "single",
-    "documents": [],
+    k: v for k, v in copy.deepcopy(EXAMPLE_POLICE_REQUEST).items() if k not in {"records", "fields"}
 }
 VENDOR: dict[str, Any] = {
     "recipient": {"type": "vendor", "name": "Biometrica"},
