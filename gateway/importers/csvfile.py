@@ -157,7 +157,9 @@ class CsvTable:
         for line, cells in reader:
             if not any(cells):
                 continue  # blank lines are layout, not rows
-            if len(cells) != width or _SURROGATE.search("".join(cells)):
+            # Undecodable bytes are read as surrogates, which are never ASCII: an ASCII row needs no search.
+            joined = "".join(cells)
+            if len(cells) != width or (not joined.isascii() and _SURROGATE.search(joined)):
                 rejection = self._cells_check(line=line, cells=cells, width=width)
                 if rejection is not None:
                     yield rejection

@@ -108,14 +108,18 @@ def _times(record: CsvRecord) -> tuple[datetime, datetime | None]:
     booked_at = record.parse("booking_timestamp", _eastern_parse)
     if booked_at is None:
         raise FieldError(field="booking_timestamp", value="", reason="no booking time")
-    releases = [
-        _slot_time(record, "release_timestamp", slot)
-        for slot in multi_split(record.raw("release_timestamp"), separator=_SEPARATOR)
-    ]
-    known = [release for release in releases if release is not None]
-    released_at = (
-        max(known) if known else None
-    )  # one release per charge: the booking ends at the last
+    raw_release = record.raw("release_timestamp")
+    if _SEPARATOR.strip() not in raw_release:  # one release time (or none), the common case
+        released_at = _slot_time(record, "release_timestamp", text(raw_release))
+    else:
+        releases = [
+            _slot_time(record, "release_timestamp", slot)
+            for slot in multi_split(raw_release, separator=_SEPARATOR)
+        ]
+        known = [release for release in releases if release is not None]
+        released_at = (
+            max(known) if known else None
+        )  # one release per charge: the booking ends at the last
     if released_at is not None and released_at < booked_at:
         raise FieldError(
             field="release_timestamp",

@@ -170,8 +170,10 @@ def _row_hashes(row: ParsedBooking) -> tuple[str, str]:
 
     Charges not reported hash as None, unlike "no charges" (an empty tuple): the two rows do different things.
     """
-    mugshot_hashes = (
-        [hashlib.sha256(m.data).hexdigest() for m in row.mugshots] if row.mugshots else []
+    mugshots = (
+        [(hashlib.sha256(m.data).hexdigest(), m.pose, m.captured_at) for m in row.mugshots]
+        if row.mugshots
+        else []
     )
     # `age_recorded_on` is left out: a daily roster restates the same age every day, and "age 44 recorded
     # on the first day it was seen" stays true until the age itself changes.
@@ -188,7 +190,7 @@ def _row_hashes(row: ParsedBooking) -> tuple[str, str]:
             person_hash,
             row.booking,
             row.charges if row.charges_reported else None,
-            [(h, m.pose, m.captured_at) for h, m in zip(mugshot_hashes, row.mugshots, strict=True)],
+            mugshots,
         )
     )
     return person_hash, row_hash
