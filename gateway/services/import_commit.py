@@ -50,7 +50,9 @@ class Committer:
         self._connection = connections[DEFAULT_DB_ALIAS]
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-commit")
         self._inflight: Future[None] | None = None
-        self._prepared: set[str] = set()  # staging tables made ready (see upsert.batch_write)
+        self._prepared: dict[
+            str, list[int]
+        ] = {}  # staging tables made ready (see upsert.batch_write)
         self._switch_interval = sys.getswitchinterval()
 
     def __enter__(self) -> Committer:
@@ -96,7 +98,9 @@ def _connection_unshare() -> None:
     del connections[DEFAULT_DB_ALIAS]
 
 
-def _batch_commit(*, source: str, run: ImportRun, batch: Batch, prepared: set[str]) -> None:
+def _batch_commit(
+    *, source: str, run: ImportRun, batch: Batch, prepared: dict[str, list[int]]
+) -> None:
     """Write one batch and advance the run's counts and resume line, all in one transaction."""
     if not batch.pending and not batch.rejections:
         return
@@ -247,7 +251,7 @@ def _mugshots_store(
 
 
 def _rows_write(
-    *, source: str, rows: Sequence[Pending], prepared: set[str]
+    *, source: str, rows: Sequence[Pending], prepared: dict[str, list[int]]
 ) -> dict[str, tuple[int, str]]:
     """Upsert the people, bookings and charges of `rows`; booking key -> (id, created/updated) of those written.
 
