@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from gateway.models.fields import KeyField
+
 
 class Sex(models.TextChoices):
     MALE = "M", "Male"
@@ -53,8 +55,8 @@ class Person(models.Model):
     Date of birth is often unpublished: `age` with `age_recorded_on` keeps what the roster did say.
     """
 
-    source = models.CharField(max_length=40)
-    source_key = models.CharField(max_length=200)
+    source = KeyField(max_length=40)
+    source_key = KeyField(max_length=200)
     first_name = models.CharField(max_length=100, blank=True)
     middle_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
@@ -91,9 +93,9 @@ class Booking(models.Model):
     """One booking (arrest intake) with the status that governs whether it may ever be released."""
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="bookings")
-    source = models.CharField(max_length=40)
-    source_key = models.CharField(max_length=200)
-    booking_number = models.CharField(max_length=60)
+    source = KeyField(max_length=40)
+    source_key = KeyField(max_length=200)
+    booking_number = KeyField(max_length=60)
     booked_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
     arresting_agency = models.CharField(max_length=200, blank=True)
