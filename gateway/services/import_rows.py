@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from django.db import models
 
 from gateway.importers.base import ParsedBooking, ParsedRow, RowRejection
-from gateway.importers.upsert import BookingItem
+from gateway.importers.upsert import BookingItem, row_stage
 from gateway.models import Booking, Charge, Person
 
 __all__ = [
@@ -239,6 +239,8 @@ class BatchWriter:
 
     repeats_update: bool = False
     later: Mapping[str, LaterState] = field(default_factory=dict)
+    # On PostgreSQL: work out each row's COPY row here, on the reading thread (see upsert.row_stage).
+    stage_rows: bool = False
     pending: list[Pending] = field(default_factory=list)
     pending_keys: set[str] = field(default_factory=set)
     rejections: list[RowRejection] = field(default_factory=list)
@@ -302,10 +304,13 @@ class BatchWriter:
                 row.charges,
                 True,
                 row.charges_reported,
+                None,
                 row,
                 final_hash,
                 replaced and last is not None and last.charges_line == row.line,
             )
         )
+        if self.stage_rows:
+            self.pending[-1].staged = row_stage(self.pending[-1])
         if self.repeats_update:
             self.pending_keys.add(row.booking_key)
