@@ -43,11 +43,6 @@ from gateway.services.import_rows import MUGSHOT_FIELD, BatchWriter, later_state
 __all__ = ["BATCH_SIZE", "MUGSHOT_FIELD", "ImportReport", "bookings_import"]
 
 BATCH_SIZE = 2000
-# The first batch is this small, and each next one twice the size of the one before, up to the batch size: the
-# database starts on the first rows while the rest are read, rather than idling through a whole batch of
-# parsing. A daily roster of a few hundred rows was one batch with no overlap at all; on the benchmark the
-# idle start was an eighth of the time.
-FIRST_BATCH_SIZE = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +119,6 @@ def bookings_import(
             stage_rows=connection.vendor == "postgresql",
         )
         rows = _progress(importer.parse(path), enabled=progress, total=_line_count(path, progress))
-        size = min(FIRST_BATCH_SIZE, batch_size)
         with Committer(source=importer.source, run=run) as committer:
             for row in rows:
                 if resumed_after and row.line <= resumed_after:
@@ -134,9 +128,8 @@ def bookings_import(
                 ):  # a later message for a booking of this batch: write that first
                     committer.submit(writer.take())
                 writer.add(row)
-                if len(writer) >= size:
+                if len(writer) >= batch_size:
                     committer.submit(writer.take())
-                    size = min(size * 2, batch_size)
             committer.submit(writer.take())
         completed = True
     finally:

@@ -202,37 +202,6 @@ def test_a_batch_the_database_refuses_stops_the_run_after_the_batches_committed(
     assert_adds_up(report)
 
 
-def test_batches_start_small_and_double_up_to_the_batch_size(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The database gets the first rows early; every row still lands once, in file order."""
-    from gateway.importers.upsert import batch_write as real_write
-    from gateway.services import import_commit, imports
-
-    sizes: list[int] = []
-
-    def counting_write(**kwargs: Any) -> Any:
-        sizes.append(len(kwargs["bookings"]))
-        return real_write(**kwargs)
-
-    monkeypatch.setattr(import_commit, "batch_write", counting_write)
-    monkeypatch.setattr(imports, "FIRST_BATCH_SIZE", 2)
-    header, row = (ROSTERS / "georgia_min.csv").read_text().splitlines()[:2]
-    booked = row.split(",")
-    lines = [header]
-    for number in range(25):
-        booked[0] = str(number + 1)
-        booked[1] = f"0044-11-10 00:00:00 est | 9{number:05d}"
-        lines.append(",".join(booked))
-    roster = tmp_path / "georgia_min.csv"
-    roster.write_text("\n".join(lines) + "\n")
-
-    report = bookings_import(path=roster, format_name="georgia", batch_size=8)
-    assert sizes == [2, 4, 8, 8, 3]
-    assert counts(report) == (25, 25, 0, 0, 0)
-    assert Booking.objects.filter(source="georgia").count() == 25
-
-
 def test_the_collector_is_left_as_it_was_found(monkeypatch: pytest.MonkeyPatch) -> None:
     """The import freezes the objects that predate it (see import_commit.Committer) and unfreezes them after,
     also when it fails."""
