@@ -44,6 +44,7 @@ class _FieldRule:
     choices: frozenset[str] | None
     max_length: int | None
     decimal_limit: Decimal | None
+    moment: bool  # a date and time, which must say its time zone
 
 
 def _field_rules(model: type[models.Model]) -> dict[str, _FieldRule]:
@@ -67,6 +68,7 @@ def _field_rules(model: type[models.Model]) -> dict[str, _FieldRule]:
             choices=frozenset(str(c) for c, _ in f.flatchoices) if f.choices else None,
             max_length=f.max_length,
             decimal_limit=limit,
+            moment=isinstance(f, models.DateTimeField),
         )
     return rules
 
@@ -102,6 +104,10 @@ def _values_check(kind: str, values: Mapping[str, Any]) -> tuple[str, str, str] 
             and abs(value) >= rule.decimal_limit
         ):
             return name, str(value), f"too large for {kind}.{name}"
+        elif rule.moment and getattr(value, "tzinfo", True) is None:
+            # Every format attaches the source's time zone; a date and time without one would be a moment
+            # nobody can place (and, sent to PostgreSQL by binary COPY, would fail its whole batch).
+            return name, str(value), "a date and time without a time zone"
     return None
 
 

@@ -314,6 +314,51 @@ def test_values_the_model_cannot_hold_are_rejected_not_truncated(tmp_path: Path)
     assert "300 characters" in long["reason"]
 
 
+class _NaiveTimeFormat:
+    """Two bookings, the second booked at a date and time that names no time zone (a format bug)."""
+
+    def __init__(self, options: FormatOptions) -> None:
+        self.options = options
+
+    @property
+    def source(self) -> str:
+        return "naive"
+
+    def parse(self, path: Path) -> Iterator[ParsedRow]:
+        moments = [
+            datetime(2024, 5, 1, 8, 30, tzinfo=ZoneInfo("America/Chicago")),
+            datetime(2024, 5, 2, 9),  # noqa: DTZ001  (the bug under test)
+        ]
+        for line, booked_at in enumerate(moments, start=1):
+            yield ParsedBooking(
+                line=line,
+                person_key=f"p{line}",
+                person={},
+                booking_key=f"b{line}",
+                booking={"booking_number": f"B{line}", "booked_at": booked_at},
+            )
+
+
+def test_a_date_and_time_without_a_time_zone_is_a_rejected_row_not_a_failed_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(registry.FORMATS, "naive", f"{__name__}:_NaiveTimeFormat")
+    report = bookings_import(path=ROSTERS, format_name="naive")
+    assert report.status == ImportStatus.COMPLETED
+    assert counts(report) == (2, 1, 0, 0, 1)
+    assert report.rejections == (
+        {
+            "line": 2,
+            "field": "booking.booked_at",
+            "value": "2024-05-02 09:00:00",
+            "reason": "a date and time without a time zone",
+        },
+    )
+    assert list(
+        Booking.objects.filter(source="naive").values_list("booking_number", flat=True)
+    ) == ["B1"]
+
+
 def test_prohibited_columns_are_dropped_and_reported(tmp_path: Path) -> None:
     data = tmp_path / "x.csv"
     data.write_text(
