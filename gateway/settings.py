@@ -197,9 +197,12 @@ FACE_MODEL_DIR = Path(env("FACE_MODEL_DIR", str(VAR_DIR / "models")))
 MATCH_THRESHOLD = float(env("MATCH_THRESHOLD", "0.6"))
 MATCH_LIST_SIZE = int(env("MATCH_LIST_SIZE", "10"))
 
-# Mugshots: decoded for real before they are stored; anything larger is refused.
+# Photos (mugshots imported, probes searched, gallery photos enrolled: one set of limits for all, see
+# matching/images.py): decoded for real before use; larger, smaller or stranger ones are refused.
 MUGSHOT_MAX_BYTES = int(env("MUGSHOT_MAX_BYTES", str(20 * 1024 * 1024)))
 MUGSHOT_MAX_PIXELS = int(env("MUGSHOT_MAX_PIXELS", str(40_000_000)))
+MUGSHOT_MIN_SIDE = int(env("MUGSHOT_MIN_SIDE", "48"))
+MUGSHOT_MAX_ASPECT = float(env("MUGSHOT_MAX_ASPECT", "3.0"))
 
 # Deployment hardening: `manage.py check --deploy` is clean when DEBUG is off.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)

@@ -8,6 +8,9 @@ about HTTP.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
+
+from matching.types import ImageRejection
 
 
 class MatchingErrorCode(StrEnum):
@@ -22,6 +25,8 @@ class MatchingErrorCode(StrEnum):
     IMAGE_TRUNCATED = "image_truncated"
     IMAGE_PIXEL_LIMIT = "image_pixel_limit"
     IMAGE_DIMENSIONS = "image_dimensions"
+    IMAGE_UNSUPPORTED_FORMAT = "image_unsupported_format"
+    IMAGE_CORRUPT = "image_corrupt"
     NO_FACE = "no_face"
     MULTIPLE_FACES = "multiple_faces"
     FACE_TOO_SMALL = "face_too_small"
@@ -57,10 +62,31 @@ class ModelHashMismatchError(MatchingError):
     code = MatchingErrorCode.MODEL_HASH_MISMATCH
 
 
+_IMAGE_CODES = {
+    ImageRejection.EMPTY: MatchingErrorCode.IMAGE_EMPTY,
+    ImageRejection.TOO_LARGE: MatchingErrorCode.IMAGE_TOO_LARGE,
+    ImageRejection.NOT_AN_IMAGE: MatchingErrorCode.IMAGE_NOT_IMAGE,
+    ImageRejection.UNSUPPORTED_FORMAT: MatchingErrorCode.IMAGE_UNSUPPORTED_FORMAT,
+    ImageRejection.TOO_MANY_PIXELS: MatchingErrorCode.IMAGE_PIXEL_LIMIT,
+    ImageRejection.TOO_SMALL: MatchingErrorCode.IMAGE_DIMENSIONS,
+    ImageRejection.ABSURD_ASPECT_RATIO: MatchingErrorCode.IMAGE_DIMENSIONS,
+    ImageRejection.TRUNCATED: MatchingErrorCode.IMAGE_TRUNCATED,
+    ImageRejection.CORRUPT: MatchingErrorCode.IMAGE_CORRUPT,
+}
+
+
 class ImageRejectedError(MatchingError):
-    """An uploaded photo cannot be decoded safely; ``code`` says why."""
+    """A photo that failed the checks of ``matching.images``: ``reason`` says which, ``code`` is its error
+    code, ``extra`` carries the figures (sizes and limits) for the message a clerk or investigator sees."""
 
     code = MatchingErrorCode.IMAGE_NOT_IMAGE
+
+    def __init__(
+        self, message: str, *, reason: ImageRejection, extra: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, code=_IMAGE_CODES[reason])
+        self.reason = reason
+        self.extra = extra or {}
 
 
 class FaceQualityError(MatchingError):

@@ -1,116 +1,36 @@
 """Photo to descriptors: decode and validate, detect, landmarks, align, embed, judge quality.
 
-Uploaded photos are untrusted input, so they are checked before any decoder touches the
-pixels: size in bytes, a known image signature, declared dimensions and pixel count read
-from the header (a decompression bomb is refused before it is expanded), and an end marker
-(truncated uploads are refused with their own reason rather than half-decoded).
+Uploaded photos are untrusted input, so they pass `matching.images.image_check` (the same checks, with the
+same limits, as a mugshot being imported) before OpenCV decodes their pixels.
 """
 
 from __future__ import annotations
 
-import io
 import math
-import warnings
 from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
 from matching import alignment, detector, landmarks
 from matching.engine import FaceModels
-from matching.exceptions import ImageRejectedError, MatchingErrorCode, ModelFormatError
-from matching.types import Face, FaceQuality, QualityReason
+from matching.exceptions import ImageRejectedError, ModelFormatError
+from matching.images import image_check
+from matching.types import Face, FaceQuality, ImageLimits, ImageRejection, QualityReason
 
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
-MAX_PIXELS = 40_000_000
-MIN_SIDE = 32
-MAX_SIDE = 12_000
-MAX_ASPECT = 8.0
 MIN_FACE_WIDTH = 90
 YAW_TOLERANCE = 0.18  # nose may sit 32%..68% of the way between the eye centres
 PITCH_RANGE = (0.45, 1.15)
 
-_SIGNATURES = {
-    b"\xff\xd8\xff": "jpeg",
-    b"\x89PNG\r\n\x1a\n": "png",
-    b"BM": "bmp",
-}
 
-
-def _format(data: bytes) -> str:
-    for magic, name in _SIGNATURES.items():
-        if data.startswith(magic):
-            return name
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    raise ImageRejectedError(
-        "not a JPEG, PNG, WebP or BMP image", code=MatchingErrorCode.IMAGE_NOT_IMAGE
-    )
-
-
-def _check_complete(data: bytes, kind: str) -> None:
-    """Refuse uploads cut short: OpenCV would otherwise fill the missing rows with grey.
-
-    A JPEG must have an end-of-image marker after its last start-of-scan marker (entropy
-    coded data cannot contain either, and an embedded EXIF thumbnail's markers come before
-    the main scan); a PNG must end with its IEND chunk.
-    """
-    truncated = (kind == "jpeg" and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")) or (
-        kind == "png" and b"IEND" not in data[-4096:]
-    )
-    if truncated:
-        raise ImageRejectedError(
-            "the image file is truncated", code=MatchingErrorCode.IMAGE_TRUNCATED
-        )
-
-
-def _check_dimensions(data: bytes) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(data)) as header:
-                cols, rows = header.size
-        except Image.DecompressionBombError as exc:
-            raise ImageRejectedError(
-                "image exceeds the pixel limit", code=MatchingErrorCode.IMAGE_PIXEL_LIMIT
-            ) from exc
-        except (OSError, ValueError) as exc:
-            raise ImageRejectedError(
-                "image header cannot be read", code=MatchingErrorCode.IMAGE_NOT_IMAGE
-            ) from exc
-    if rows * cols > MAX_PIXELS:
-        raise ImageRejectedError(
-            f"{cols}x{rows} exceeds the {MAX_PIXELS} pixel limit",
-            code=MatchingErrorCode.IMAGE_PIXEL_LIMIT,
-        )
-    if (
-        min(rows, cols) < MIN_SIDE
-        or max(rows, cols) > MAX_SIDE
-        or (max(rows, cols) / min(rows, cols) > MAX_ASPECT)
-    ):
-        raise ImageRejectedError(
-            f"{cols}x{rows} is not a plausible photo size", code=MatchingErrorCode.IMAGE_DIMENSIONS
-        )
-
-
-def image_decode(*, image: bytes) -> npt.NDArray[np.uint8]:
-    """Validate an uploaded photo and decode it to an RGB ``(rows, cols, 3)`` uint8 array."""
-    if not image:
-        raise ImageRejectedError("empty upload", code=MatchingErrorCode.IMAGE_EMPTY)
-    if len(image) > MAX_IMAGE_BYTES:
-        raise ImageRejectedError(
-            f"upload exceeds {MAX_IMAGE_BYTES} bytes", code=MatchingErrorCode.IMAGE_TOO_LARGE
-        )
-    kind = _format(image)
-    _check_complete(image, kind)
-    _check_dimensions(image)
+def image_decode(*, image: bytes, limits: ImageLimits | None = None) -> npt.NDArray[np.uint8]:
+    """Check an uploaded photo against `limits` (default: `ImageLimits()`) and decode it to an RGB
+    ``(rows, cols, 3)`` uint8 array; raises ``ImageRejectedError`` with its reason."""
+    image_check(data=image, limits=limits or ImageLimits(), decode=False)
     bgr = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
-        raise ImageRejectedError(
-            "the image data is corrupt", code=MatchingErrorCode.IMAGE_TRUNCATED
-        )
+        raise ImageRejectedError("The image could not be decoded.", reason=ImageRejection.CORRUPT)
     rgb: npt.NDArray[np.uint8] = np.ascontiguousarray(bgr[:, :, ::-1])
     return rgb
 

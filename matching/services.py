@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from matching import pipeline, registry, samples
+from matching import images, pipeline, registry, samples
 from matching.engine import FaceModels, engine_reset
 from matching.evaluation import evaluation_run, fpir_at_distance
 from matching.exceptions import FaceQualityError, MatchingErrorCode
 from matching.search import GalleryIndex, GalleryShard, results_merge
-from matching.types import Face, QualityReason, SampleFace
+from matching.types import CheckedImage, Face, ImageLimits, QualityReason, SampleFace
 
 # Search and evaluation are re-exported so the gateway reaches matching only through this module.
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "face_models_load",
     "faces_embed",
     "fpir_at_distance",
+    "image_check",
     "results_merge",
     "sample_faces",
     "sample_mated_variants",
@@ -53,14 +54,26 @@ def face_models_load(*, directory: Path, threads: int = 1) -> FaceModels:
     return models
 
 
-def faces_embed(*, image: bytes, models: FaceModels, upsample: int = 0) -> list[Face]:
+def image_check(*, data: bytes, limits: ImageLimits) -> CheckedImage:
+    """The checks every photo passes, fully decoded (see ``matching.images``); the gateway calls this for
+    each mugshot it imports, and ``faces_embed`` makes the same checks on every probe and gallery photo.
+
+    Raises ``ImageRejectedError`` with its ``reason``, ``code`` and figures.
+    """
+    return images.image_check(data=data, limits=limits)
+
+
+def faces_embed(
+    *, image: bytes, models: FaceModels, upsample: int = 0, limits: ImageLimits | None = None
+) -> list[Face]:
     """Every face in an uploaded photo, best detection first, each with quality reasons.
 
-    Raises ``ImageRejectedError`` (with a code) when the upload is not a safe, complete
-    image; a photo without faces returns an empty list. ``upsample=1`` also finds faces of
-    40–80 px (dlib's ``upsample_num_times``); they are reported ``face_too_small``.
+    Raises ``ImageRejectedError`` (with a reason and code) when the upload is not a safe, complete image
+    within ``limits`` (default ``ImageLimits()``; the gateway passes the ones from its settings); a photo
+    without faces returns an empty list. ``upsample=1`` also finds faces of 40–80 px (dlib's
+    ``upsample_num_times``); they are reported ``face_too_small``.
     """
-    rgb = pipeline.image_decode(image=image)
+    rgb = pipeline.image_decode(image=image, limits=limits)
     return pipeline.faces_from_rgb(rgb, models=models, upsample=upsample)
 
 
@@ -70,14 +83,16 @@ _QUALITY_CODES = {
 }
 
 
-def face_embed_one(*, image: bytes, models: FaceModels, upsample: int = 0) -> Face:
+def face_embed_one(
+    *, image: bytes, models: FaceModels, upsample: int = 0, limits: ImageLimits | None = None
+) -> Face:
     """The single usable face of a probe or mugshot.
 
     Raises ``FaceQualityError`` with code ``no_face``, ``multiple_faces``,
     ``face_too_small`` or ``not_frontal``: a probe with two people in it must not be
     searched as if it were one, since nobody could say whose candidates came back.
     """
-    faces = faces_embed(image=image, models=models, upsample=upsample)
+    faces = faces_embed(image=image, models=models, upsample=upsample, limits=limits)
     if not faces:
         raise FaceQualityError("no face found", code=MatchingErrorCode.NO_FACE)
     if len(faces) > 1:

@@ -133,6 +133,7 @@ _DLIB_CACHE: dict[str, Embedder] = {}
 
 
 def _dlib_embedder() -> Embedder:
+    from gateway.services.mugshots import photo_limits
     from matching.services import face_embed_one, face_models_load
 
     directory = settings.FACE_MODEL_DIR
@@ -143,7 +144,8 @@ def _dlib_embedder() -> Embedder:
             digest = models.record(models.descriptor).sha256[:12]
 
             def embed(image: bytes) -> npt.NDArray[np.float32]:
-                face = face_embed_one(image=image, models=models)
+                # The photo limits of the settings, read per photo: the checks a mugshot passed on import.
+                face = face_embed_one(image=image, models=models, limits=photo_limits())
                 return np.asarray(face.descriptor, dtype=np.float32)
 
             cached = Embedder(name=DLIB, model_id=f"dlib-resnet-v1:{digest}", embed=embed)

@@ -14,7 +14,7 @@ from matching import pipeline
 from matching.engine import FaceModels
 from matching.exceptions import FaceQualityError, ImageRejectedError, MatchingErrorCode
 from matching.services import face_embed_one, faces_embed, sample_faces, sample_mated_variants
-from matching.types import QualityReason
+from matching.types import ImageLimits, QualityReason
 
 
 def _png(rgb: np.ndarray) -> bytes:
@@ -77,7 +77,7 @@ def test_truncated_jpeg_is_refused(astronaut_png: bytes) -> None:
 
 def test_oversized_upload_is_refused() -> None:
     with pytest.raises(ImageRejectedError) as caught:
-        pipeline.image_decode(image=b"\xff\xd8\xff" + b"\0" * pipeline.MAX_IMAGE_BYTES)
+        pipeline.image_decode(image=b"\xff\xd8\xff" + b"\0" * ImageLimits().max_bytes)
     assert caught.value.code == MatchingErrorCode.IMAGE_TOO_LARGE
 
 

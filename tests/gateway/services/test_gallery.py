@@ -238,3 +238,49 @@ def test_enrollment_on_a_live_worker(live_celery) -> None:
     assert run.status == EnrollmentStatus.DONE
     assert (run.chunks_done, run.enrolled) == (3, 5)
     assert FaceTemplate.objects.filter(mugshot__in=shots, failure="").count() == 5
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "reason"),
+    [
+        ("MUGSHOT_MIN_SIDE", 200, "too_small"),
+        ("MUGSHOT_MAX_ASPECT", 1.1, "absurd_aspect_ratio"),
+        ("MUGSHOT_MAX_PIXELS", 50 * 50, "too_many_pixels"),
+    ],
+)
+def test_the_face_models_check_photos_by_the_same_rules_and_limits_as_the_mugshot_import(
+    settings, monkeypatch: pytest.MonkeyPatch, tmp_path, setting: str, value: float, reason: str
+) -> None:
+    """One set of checks (matching.images) with one set of limits (the settings) for a mugshot being
+    imported and for a photo being embedded: what the import refuses, matching refuses for the same reason."""
+    from types import SimpleNamespace
+
+    import matching.services
+    from gateway.services.mugshots import ImageRejectedError, mugshot_validate
+    from matching.exceptions import ImageRejectedError as PhotoRefused
+
+    class _Models:  # the photo is refused before any model is used
+        descriptor = "descriptor"
+
+        def record(self, name: str) -> SimpleNamespace:
+            return SimpleNamespace(sha256="0" * 64)
+
+    monkeypatch.setattr(matching.services, "face_models_load", lambda **_: _Models())
+    settings.FACE_MODEL_DIR = tmp_path
+    setattr(settings, setting, value)
+    photo = synthetic_probe_image(descriptor=np.zeros(DIM))  # 64 x 64: within the default limits
+    photo = photo if setting != "MUGSHOT_MAX_ASPECT" else _wide_png()
+
+    with pytest.raises(ImageRejectedError) as imported:
+        mugshot_validate(data=photo)
+    with pytest.raises(PhotoRefused) as embedded:
+        embedder_get(name="dlib").embed(photo)
+    assert imported.value.reason == embedded.value.reason == reason
+
+
+def _wide_png() -> bytes:
+    import cv2
+
+    ok, encoded = cv2.imencode(".png", np.zeros((60, 80, 3), np.uint8))
+    assert ok
+    return encoded.tobytes()

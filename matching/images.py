@@ -1,0 +1,178 @@
+"""The checks every photo passes before anything else reads it: a mugshot being imported and a probe being
+searched alike.
+
+Why so strict: photos arrive from vendors, livescan exports, inline base64 in NIEM messages and investigators'
+uploads, and a file name or a declared format is only a claim. An image that cannot be fully decoded is
+useless to face matching and may be hostile (a decompression bomb declares a huge canvas in a few hundred
+bytes), so the checks run cheapest first and the pixel limit is enforced from the header, before any pixel is
+decoded. A cut-short file is refused even though viewers would show its top half (OpenCV fills the missing
+rows with grey): a half face matches the wrong person.
+
+One set of rules, one function (`image_check`), with the limits as plain values (`ImageLimits`), so the gateway
+sets them once from its settings for both paths.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image, UnidentifiedImageError
+
+from matching.exceptions import ImageRejectedError
+from matching.types import CheckedImage, ImageLimits, ImageRejection
+
+__all__ = ["image_check"]
+
+# The formats booking systems actually produce for mugshots (ANSI/NIST Type-10 CGA JPEGB/JPEGL/PNG/JP2).
+_ACCEPTED_FORMATS = ("JPEG", "PNG", "JPEG2000")
+_FORMAT_NAMES = {"JPEG": "jpeg", "PNG": "png", "JPEG2000": "jp2"}
+
+# Magic numbers of other image formats, so a GIF or TIFF is reported as "unsupported" rather than "not an
+# image": the sender should convert it, not wonder what the file was.
+_OTHER_IMAGE_MAGIC = {
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+    b"RIFF": "WEBP",
+}
+_ACCEPTED_MAGIC = (
+    b"\xff\xd8\xff",  # JPEG
+    b"\x89PNG\r\n\x1a\n",
+    b"\x00\x00\x00\x0cjP  \r\n\x87\n",  # JPEG 2000 file (JP2)
+    b"\xff\x4f\xff\x51",  # JPEG 2000 codestream
+)
+_PNG_IEND = b"IEND\xaeB`\x82"  # the IEND chunk type followed by its fixed CRC
+_JPEG_EOI = b"\xff\xd9"
+
+
+def image_check(*, data: bytes, limits: ImageLimits, decode: bool = True) -> CheckedImage:
+    """Check `data` against `limits` and return its real format and size, or raise ImageRejectedError.
+
+    Order: byte size (cheap), then the header (format, width, height) and the pixel limit, then the
+    dimensions, the end marker, and only then, with `decode`, a full decode with Pillow. A caller that decodes
+    the pixels itself right after (the face pipeline, with OpenCV) passes `decode=False` and refuses what its
+    own decoder cannot read: the image is then decoded once, not twice.
+    """
+    if not data:
+        raise ImageRejectedError("The image is empty.", reason=ImageRejection.EMPTY)
+    if len(data) > limits.max_bytes:
+        raise ImageRejectedError(
+            f"The image is {len(data)} bytes; the limit is {limits.max_bytes}.",
+            reason=ImageRejection.TOO_LARGE,
+            extra={"size": len(data), "limit": limits.max_bytes},
+        )
+    image_format, width, height = _header_read(data=data, limits=limits)
+    _dimensions_check(width=width, height=height, limits=limits)
+    # A JP2 file may carry metadata boxes after its codestream, so only JPEG and PNG must end on the marker.
+    if image_format != "JPEG2000" and not _ends_properly(data=data, image_format=image_format):
+        raise ImageRejectedError(
+            f"The {image_format} image ends before its end marker (the file was cut short).",
+            reason=ImageRejection.TRUNCATED,
+        )
+    if decode:
+        _decode_fully(data=data, image_format=image_format)
+    return CheckedImage(format=_FORMAT_NAMES[image_format], width=width, height=height)
+
+
+def _header_read(*, data: bytes, limits: ImageLimits) -> tuple[str, int, int]:
+    """Identify the format from the bytes and read the declared size without decoding pixels."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (and past twice its own limit, raises) on huge canvases; both mean a bomb here.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=_ACCEPTED_FORMATS) as image:
+                # Pillow opens a multi-picture JPEG (MPO, from some cameras) as "MPO"; it is a JPEG.
+                image_format = "JPEG" if image.format == "MPO" else str(image.format)
+                width, height = image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageRejectedError(
+            "The image declares more pixels than allowed (a decompression bomb).",
+            reason=ImageRejection.TOO_MANY_PIXELS,
+            extra={"limit": limits.max_pixels},
+        ) from error
+    except UnidentifiedImageError as error:
+        raise _unidentified(data) from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageRejectedError(
+            f"The image header is damaged: {error}.", reason=ImageRejection.CORRUPT
+        ) from error
+    if width * height > limits.max_pixels:
+        raise ImageRejectedError(
+            f"The image declares {width} x {height} pixels; the limit is {limits.max_pixels} pixels.",
+            reason=ImageRejection.TOO_MANY_PIXELS,
+            extra={"width": width, "height": height, "limit": limits.max_pixels},
+        )
+    return image_format, width, height
+
+
+def _unidentified(data: bytes) -> ImageRejectedError:
+    for magic, name in _OTHER_IMAGE_MAGIC.items():
+        if data.startswith(magic):
+            return ImageRejectedError(
+                f"{name} images are not accepted; send JPEG, PNG or JPEG 2000.",
+                reason=ImageRejection.UNSUPPORTED_FORMAT,
+                extra={"format": name},
+            )
+    if data.startswith(_ACCEPTED_MAGIC):
+        return ImageRejectedError(
+            "The data starts like a JPEG, PNG or JPEG 2000 image but its header is damaged.",
+            reason=ImageRejection.CORRUPT,
+        )
+    return ImageRejectedError(
+        "The data is not a JPEG, PNG or JPEG 2000 image.", reason=ImageRejection.NOT_AN_IMAGE
+    )
+
+
+def _dimensions_check(*, width: int, height: int, limits: ImageLimits) -> None:
+    figures = {"width": width, "height": height}
+    if min(width, height) < limits.min_side:
+        raise ImageRejectedError(
+            f"The image is {width} x {height} pixels, too small for a face photo "
+            f"(at least {limits.min_side} on each side).",
+            reason=ImageRejection.TOO_SMALL,
+            extra={**figures, "min_side": limits.min_side},
+        )
+    if max(width, height) / min(width, height) > limits.max_aspect:
+        raise ImageRejectedError(
+            f"The image is {width} x {height} pixels, an aspect ratio no booking photo has.",
+            reason=ImageRejection.ABSURD_ASPECT_RATIO,
+            extra={**figures, "max_aspect": limits.max_aspect},
+        )
+
+
+def _ends_properly(*, data: bytes, image_format: str) -> bool:
+    """Whether the image's end marker is where it belongs.
+
+    PNG: the IEND chunk within the last 64 bytes (a little padding is tolerated). JPEG: an end-of-image
+    marker after the last start-of-scan marker; entropy-coded data can contain neither, and an EXIF
+    thumbnail's markers come before the main scan, so this holds however much padding follows.
+    """
+    if image_format == "PNG":
+        return _PNG_IEND in data[-64:]
+    return data.rfind(_JPEG_EOI) > data.rfind(b"\xff\xda")
+
+
+def _decode_fully(*, data: bytes, image_format: str) -> None:
+    """Decode every pixel (and, for PNG, check the chunk CRCs, which decoding does not).
+
+    Pillow refuses a short read unless ImageFile.LOAD_TRUNCATED_IMAGES is set, but that is a process-wide
+    switch another library may flip, hence the end-marker check before this.
+    """
+    try:
+        with Image.open(io.BytesIO(data), formats=(image_format,)) as image:
+            if image_format == "PNG":
+                image.verify()
+        with Image.open(io.BytesIO(data), formats=(image_format,)) as image:
+            image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        # JPEG 2000's end-of-codestream marker is JPEG's EOI; a JP2 file may carry boxes after it, so it is
+        # looked for near the end. Without it, a failed decode is a cut-short file rather than a damaged one.
+        cut = image_format == "JPEG2000" and _JPEG_EOI not in data[2:][-1024:]
+        truncated = cut or "truncated" in str(error).lower() or isinstance(error, EOFError)
+        raise ImageRejectedError(
+            f"The image could not be decoded completely: {error}.",
+            reason=ImageRejection.TRUNCATED if truncated else ImageRejection.CORRUPT,
+        ) from error
