@@ -184,6 +184,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "gateway.api.errors.exception_handler",
 }
+# CJ-09: a `not_available` answer (denied, sealed, juvenile, expunged, removed or no such booking) is sent no
+# sooner than this many seconds after the request arrived, so its timing cannot tell the reasons apart either.
+RELEASE_NOT_AVAILABLE_SECONDS = float(env("RELEASE_NOT_AVAILABLE_SECONDS", "0.25"))
 SPECTACULAR_SETTINGS = {"TITLE": "Custodian API", "VERSION": "0.1.0"}
 
 # Policies: the shipped library plus an optional county directory; keys for pseudonyms and tokens.

@@ -26,3 +26,4 @@ MEDIA_ROOT = _TEST_VAR / "media"
 POLICY_KEYS_FILE = _TEST_VAR / "keys.json"
 SECURE_SSL_REDIRECT = False
 FACE_MODEL_DIR = _TEST_VAR / "models"
+RELEASE_NOT_AVAILABLE_SECONDS = 0.0  # tests of the floor set their own, with a fake clock

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -36,13 +38,16 @@ def _recipient_account(request: Request) -> RecipientAccount:
 class ReleaseView(APIView):
     """POST a release request for bookings; the answer is the release path's, status for status.
 
-    A denied request, a missing booking and a sealed one are the same 404 `not_available` answer.
+    A denied request, a missing booking and a sealed one are the same 404 `not_available` answer, sent no
+    sooner than RELEASE_NOT_AVAILABLE_SECONDS after the request arrived (rules.md CJ-09: the same shape and
+    the same timing; looking up a sealed booking and deciding on it takes longer than finding none).
     """
 
     throttle_scope = "releases"
 
     @extend_schema(request=ReleaseRequestSerializer, responses={200: dict, 202: dict, 404: dict})
     def post(self, request: Request) -> Response:
+        arrived = time.monotonic()
         account = _recipient_account(request)
         serializer = ReleaseRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -53,4 +58,13 @@ class ReleaseView(APIView):
         release = release_records(
             request=data, booking_numbers=booking_numbers, requested_by=request.user.get_username()
         )
+        if release.status is ReleaseStatus.NOT_AVAILABLE:
+            _not_before(arrived + settings.RELEASE_NOT_AVAILABLE_SECONDS)
         return Response(release.as_dict(), status=HTTP_STATUS[release.status])
+
+
+def _not_before(moment: float) -> None:
+    """Wait until `moment` (time.monotonic) if it is still ahead."""
+    remaining = moment - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)

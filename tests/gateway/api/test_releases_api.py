@@ -147,3 +147,48 @@ def test_on_behalf_of_is_required(bookings: None) -> None:
     assert response.status_code == 400
     assert "on_behalf_of" in response.json()["extra"]["fields"]
     assert not AuditEntry.objects.exists()
+
+
+class _Clock:
+    """time.monotonic and time.sleep for the view, on a clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_not_available_answers_take_the_same_time_whatever_the_reason(
+    bookings: None, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CJ-09: a sealed booking (found, decided, denied) takes longer to answer than a missing one; both are
+    sent at the same moment after arrival. A release is not held back."""
+    from gateway.api import views
+
+    clock = _Clock()
+    monkeypatch.setattr(views, "time", clock)
+    settings.RELEASE_NOT_AVAILABLE_SECONDS = 0.25
+    real_release = views.release_records
+    work = {"B1": 0.03, "B2": 0.04, "B9": 0.01}  # seconds each lookup is made to take
+
+    def timed_release(**kwargs: Any) -> Any:
+        clock.now += work[kwargs["booking_numbers"][0]]
+        return real_release(**kwargs)
+
+    monkeypatch.setattr(views, "release_records", timed_release)
+    client = _client("vendor")
+    answered = {}
+    for number in ("B2", "B9", "B1"):
+        arrived = clock.now
+        response = client.post(
+            "/api/releases/", {**VENDOR_BODY, "booking_numbers": [number]}, format="json"
+        )
+        answered[number] = (response.status_code, round(clock.now - arrived, 9))
+    assert answered == {"B2": (404, 0.25), "B9": (404, 0.25), "B1": (200, 0.03)}
+    assert len(clock.slept) == 2
