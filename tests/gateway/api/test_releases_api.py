@@ -170,11 +170,11 @@ def test_not_available_answers_take_the_same_time_whatever_the_reason(
     """CJ-09: a sealed booking (found, decided, denied) takes longer to answer than a missing one; both are
     sent at the same moment after arrival. A release is not held back."""
     from gateway.api import views
+    from gateway.services.releases import release_records as real_release
 
     clock = _Clock()
     monkeypatch.setattr(views, "time", clock)
     settings.RELEASE_NOT_AVAILABLE_SECONDS = 0.25
-    real_release = views.release_records
     work = {"B1": 0.03, "B2": 0.04, "B9": 0.01}  # seconds each lookup is made to take
 
     def timed_release(**kwargs: Any) -> Any:
