@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from PIL import Image
 
@@ -462,11 +462,16 @@ def gallery_excluded_since(*, snapshot: GallerySnapshot) -> set[int]:
             "template_id", flat=True
         )
     )
+    # NOT EXISTS, not NOT IN (`exclude(mugshot__in=…)`): PostgreSQL can only hash a NOT IN list that fits in
+    # work_mem, and otherwise rescans it for every template. With 300,000 templates and work_mem at 1 MB that
+    # plan was estimated at 4.5 billion; as an anti-join it takes a third of a second at any work_mem.
+    eligible = mugshots_eligible().filter(pk=OuterRef("mugshot_id"))
     stale = FaceTemplate.objects.filter(
+        ~Exists(eligible),
         model_id=snapshot.model_id,
         pk__gte=snapshot.first_template_id,
         pk__lte=snapshot.last_template_id,
-    ).exclude(mugshot__in=mugshots_eligible())
+    )
     return removed | set(stale.values_list("pk", flat=True))
 
 

@@ -191,6 +191,36 @@ def test_a_booking_sealed_after_enrollment_is_excluded_from_search(
     assert FaceTemplate.objects.get(mugshot=shot).pk in gallery_excluded_since(snapshot=snapshot)
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_ineligible_templates_are_found_by_an_anti_join_whatever_the_work_mem(
+    django_capture_on_commit_callbacks,
+) -> None:
+    """A NOT IN over the eligible mugshots is hashed only while it fits in work_mem; past that PostgreSQL
+    rescans it for every template, which at a county's 2.5 million would never finish. NOT EXISTS is an
+    anti-join at any size: checked here on the plan of the query the search really runs."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rng = np.random.default_rng(5)
+    shot = booked("sealed-later", face(rng))
+    booked("other", face(rng))
+    enroll(django_capture_on_commit_callbacks)
+    snapshot = gallery_snapshot_create(model_id=embedder_get().model_id)
+    Booking.objects.filter(pk=shot.booking_id).update(sealed_on=date(2026, 1, 2))
+    template_id = FaceTemplate.objects.get(mugshot=shot).pk
+    with CaptureQueriesContext(connection) as queries:
+        assert template_id in gallery_excluded_since(snapshot=snapshot)
+    (stale_sql,) = [q["sql"] for q in queries.captured_queries if "gateway_booking" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64kB'")
+        cursor.execute("SET LOCAL enable_hashjoin = off")  # not even a hash to fall back on
+        cursor.execute("EXPLAIN " + stale_sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Anti Join" in plan, plan
+    assert "SubPlan" not in plan, plan
+
+
 def test_the_synthetic_embedder_is_refused_outside_debug(settings) -> None:
     settings.DEBUG = False
     with pytest.raises(FaceMatchingError) as caught:
