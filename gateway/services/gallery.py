@@ -432,11 +432,20 @@ def gallery_index_get(*, snapshot: GallerySnapshot) -> GalleryIndex:
         return index
 
 
+_INDEX_READ_CHUNK = (
+    20_000  # templates per fetch while building an index (about 10 MB of descriptors)
+)
+
+
 def _index_build(snapshot: GallerySnapshot) -> GalleryIndex:
     """Load the snapshot's templates (its id range; template ids only grow).
 
     Rows deleted since (removals) are simply absent; rows in the range that were not searchable when
     the snapshot was taken are excluded at search time by ``gallery_excluded_since``.
+
+    The descriptors are read in chunks straight into one float32 array, never as a Python list of rows:
+    on 300,000 templates the list-and-stack way took 5.8 s and 843 MB above the 154 MB the array needs,
+    which at a county's 2.5 million would be about 7 GB.
     """
     rows = FaceTemplate.objects.filter(
         model_id=snapshot.model_id,
@@ -445,14 +454,45 @@ def _index_build(snapshot: GallerySnapshot) -> GalleryIndex:
         pk__gte=snapshot.first_template_id,
         pk__lte=snapshot.last_template_id,
     )
-    pairs = list(rows.order_by("pk").values_list("pk", "descriptor"))
-    if not pairs:
-        return GalleryIndex.build(
-            ids=[], descriptors=np.zeros((0, DESCRIPTOR_LENGTH), dtype=np.float32)
-        )
-    descriptors = np.stack([descriptor_from_bytes(d) for _, d in pairs])
+    size = DESCRIPTOR_LENGTH * 4  # little-endian float32, as descriptor_from_bytes reads them
+    expected = rows.count()
+    ids = np.empty(expected, dtype=np.int64)
+    descriptors = np.empty((expected, DESCRIPTOR_LENGTH), dtype=np.float32)
+    filled = 0
+    chunk: list[tuple[int, bytes | memoryview | None]] = []
+    for row in rows.order_by("pk").values_list("pk", "descriptor").iterator(_INDEX_READ_CHUNK):
+        chunk.append(row)
+        if len(chunk) == _INDEX_READ_CHUNK:
+            ids, descriptors, filled = _index_fill(ids, descriptors, filled, chunk, size)
+            chunk = []
+    ids, descriptors, filled = _index_fill(ids, descriptors, filled, chunk, size)
     threads = int(getattr(settings, "FACE_SEARCH_THREADS", 2))
-    return GalleryIndex.build(ids=[pk for pk, _ in pairs], descriptors=descriptors, threads=threads)
+    return GalleryIndex.build(ids=ids[:filled], descriptors=descriptors[:filled], threads=threads)
+
+
+def _index_fill(
+    ids: npt.NDArray[np.int64],
+    descriptors: npt.NDArray[np.float32],
+    filled: int,
+    chunk: list[tuple[int, bytes | memoryview | None]],
+    size: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], int]:
+    """Copy one chunk of (id, descriptor bytes) rows in at `filled`, growing the arrays if rows were added
+    after they were counted."""
+    if not chunk:
+        return ids, descriptors, filled
+    blobs = [bytes(descriptor or b"") for _, descriptor in chunk]  # the query excludes NULL
+    if any(len(blob) != size for blob in blobs):  # one short row would shift every row after it
+        raise ValueError(f"a stored descriptor is not {size} bytes")
+    stop = filled + len(chunk)
+    if stop > len(ids):
+        ids = np.resize(ids, stop)
+        descriptors = np.resize(descriptors, (stop, DESCRIPTOR_LENGTH))
+    ids[filled:stop] = [pk for pk, _ in chunk]
+    descriptors[filled:stop] = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(
+        -1, DESCRIPTOR_LENGTH
+    )
+    return ids, descriptors, stop
 
 
 def gallery_excluded_since(*, snapshot: GallerySnapshot) -> set[int]:

@@ -221,6 +221,49 @@ def test_the_ineligible_templates_are_found_by_an_anti_join_whatever_the_work_me
     assert "SubPlan" not in plan, plan
 
 
+@pytest.mark.django_db
+def test_the_index_is_read_in_chunks_and_holds_every_template_in_id_order(
+    django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of 2 over 5 templates, and a count that is short (templates added while reading): nothing is
+    lost, nothing repeated, and each id still finds its own descriptor."""
+    from django.db.models import QuerySet
+
+    from gateway.services import gallery
+
+    rng = np.random.default_rng(6)
+    shots = [booked(f"chunked{i}", face(rng)) for i in range(5)]
+    enroll(django_capture_on_commit_callbacks)
+    snapshot = gallery_snapshot_create(model_id=embedder_get().model_id)
+    monkeypatch.setattr(gallery, "_INDEX_READ_CHUNK", 2)
+    monkeypatch.setattr(QuerySet, "count", lambda self: 3)
+    index = gallery._index_build(snapshot)
+    templates = FaceTemplate.objects.filter(mugshot__in=shots).order_by("pk")
+    assert len(index) == 5
+    for template in templates:
+        probe = descriptor_from_bytes(template.descriptor)
+        assert index.search(probe=probe, k=1).ids == (template.pk,)
+
+
+@pytest.mark.django_db
+def test_a_stored_descriptor_of_the_wrong_size_stops_the_index_build(
+    django_capture_on_commit_callbacks,
+) -> None:
+    rng = np.random.default_rng(7)
+    shot = booked("short", face(rng))
+    booked("fine", face(rng))
+    enroll(django_capture_on_commit_callbacks)
+    snapshot = gallery_snapshot_create(model_id=embedder_get().model_id)
+    template = FaceTemplate.objects.get(mugshot=shot)
+    assert template.descriptor is not None
+    template.descriptor = bytes(template.descriptor)[:-4]
+    template.save()
+    from gateway.services import gallery
+
+    with pytest.raises(ValueError, match="512 bytes"):
+        gallery._index_build(snapshot)
+
+
 def test_the_synthetic_embedder_is_refused_outside_debug(settings) -> None:
     settings.DEBUG = False
     with pytest.raises(FaceMatchingError) as caught:
