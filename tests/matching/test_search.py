@@ -278,3 +278,12 @@ def test_the_threshold_pass_split_over_threads_finds_the_same_faces(monkeypatch)
     assert np.array_equal(shard._at_most(scan, limit), np.flatnonzero(scan <= limit))
     result = shard.search(probe=faces[7], k=10)
     assert list(result.ids) == _brute(ids, faces, faces[7], 10)
+
+
+def test_codes_are_packed_two_to_a_byte_low_nibble_first_around_zero_point_8() -> None:
+    from matching.search import _nibbles_pack
+
+    codes = np.array([[-7, 7, 0, -1], [1, -2, 3, -4]], dtype=np.int8)
+    packed = _nibbles_pack(codes)
+    assert packed.dtype == np.uint8
+    assert packed.tolist() == [[1 | 15 << 4, 8 | 7 << 4], [9 | 6 << 4, 11 | 4 << 4]]
