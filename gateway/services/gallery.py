@@ -443,9 +443,9 @@ def _index_build(snapshot: GallerySnapshot) -> GalleryIndex:
     Rows deleted since (removals) are simply absent; rows in the range that were not searchable when
     the snapshot was taken are excluded at search time by ``gallery_excluded_since``.
 
-    The descriptors are read in chunks straight into one float32 array, never as a Python list of rows:
-    on 300,000 templates the list-and-stack way took 5.8 s and 843 MB above the 154 MB the array needs,
-    which at a county's 2.5 million would be about 7 GB.
+    The descriptors are read in chunks straight into one float32 array, never as a Python list of rows
+    and one small array each: building from 2.5 million templates peaked at 5.9 GB that way, 2.4 GB now
+    (with the search's own build; docs/matching.md).
     """
     rows = FaceTemplate.objects.filter(
         model_id=snapshot.model_id,
