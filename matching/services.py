@@ -13,7 +13,7 @@ from matching import images, pipeline, registry, samples
 from matching.engine import FaceModels, engine_reset
 from matching.evaluation import evaluation_run, fpir_at_distance
 from matching.exceptions import FaceQualityError, MatchingErrorCode
-from matching.search import GalleryIndex, GalleryShard, results_merge
+from matching.search import GalleryIndex, GalleryShard, SearchResult, results_merge
 from matching.types import CheckedImage, Face, ImageLimits, QualityReason, SampleFace
 
 # Search and evaluation are re-exported so the gateway reaches matching only through this module.
@@ -21,6 +21,7 @@ __all__ = [
     "FaceModels",
     "GalleryIndex",
     "GalleryShard",
+    "SearchResult",
     "evaluation_run",
     "face_embed_one",
     "face_models_build",

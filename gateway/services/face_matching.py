@@ -48,8 +48,7 @@ from gateway.services.gallery import (
     FaceMatchingErrorCode,
     descriptor_from_bytes,
     embedder_get,
-    gallery_excluded_since,
-    gallery_index_get,
+    gallery_search,
     gallery_snapshot_create,
     mugshots_eligible,
 )
@@ -322,10 +321,7 @@ def match_request_submit(
     match.probe_descriptor = np.asarray(vector, dtype="<f4").tobytes()
     snapshot = _snapshot_current(model_id=embedder.model_id)
     match.snapshot = snapshot
-    index = gallery_index_get(snapshot=snapshot)
-    found = index.search(
-        probe=vector, k=list_size, excluded=gallery_excluded_since(snapshot=snapshot)
-    )
+    found = gallery_search(snapshot=snapshot, probe=vector, k=list_size)
     best = evaluation.report.get("nonmated_best_distances", [])
     candidates = [
         (template_id, distance, fpir_at_distance(nonmated_best_distances=best, distance=distance))

@@ -25,9 +25,9 @@ from gateway.services.gallery import (
     gallery_enroll_chunk,
     gallery_enroll_start,
     gallery_enrollment_progress,
-    gallery_excluded_since,
     gallery_index_get,
     gallery_remove_person,
+    gallery_search,
     gallery_snapshot_create,
     mugshots_eligible,
     synthetic_probe_image,
@@ -172,8 +172,7 @@ def test_removal_takes_a_face_out_of_the_very_next_search(
     )
     assert not FaceTemplate.objects.filter(pk=template_id).exists()
     assert GalleryRemoval.objects.get(template_id=template_id).reason == "removal order 2026-7"
-    excluded = gallery_excluded_since(snapshot=snapshot)
-    again = gallery_index_get(snapshot=snapshot).search(probe=target, k=3, excluded=excluded)
+    again = gallery_search(snapshot=snapshot, probe=target, k=3)
     assert template_id not in again.ids
     assert len(again.ids) == 3
 
@@ -187,38 +186,13 @@ def test_a_booking_sealed_after_enrollment_is_excluded_from_search(
     booked("other", face(rng))
     enroll(django_capture_on_commit_callbacks)
     snapshot = gallery_snapshot_create(model_id=embedder_get().model_id)
+    before = gallery_search(snapshot=snapshot, probe=face(np.random.default_rng(4)), k=2)
     Booking.objects.filter(pk=shot.booking_id).update(sealed_on=date(2026, 1, 2))
-    assert FaceTemplate.objects.get(mugshot=shot).pk in gallery_excluded_since(snapshot=snapshot)
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db
-def test_the_ineligible_templates_are_found_by_an_anti_join_whatever_the_work_mem(
-    django_capture_on_commit_callbacks,
-) -> None:
-    """A NOT IN over the eligible mugshots is hashed only while it fits in work_mem; past that PostgreSQL
-    rescans it for every template, which at a county's 2.5 million would never finish. NOT EXISTS is an
-    anti-join at any size: checked here on the plan of the query the search really runs."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    rng = np.random.default_rng(5)
-    shot = booked("sealed-later", face(rng))
-    booked("other", face(rng))
-    enroll(django_capture_on_commit_callbacks)
-    snapshot = gallery_snapshot_create(model_id=embedder_get().model_id)
-    Booking.objects.filter(pk=shot.booking_id).update(sealed_on=date(2026, 1, 2))
-    template_id = FaceTemplate.objects.get(mugshot=shot).pk
-    with CaptureQueriesContext(connection) as queries:
-        assert template_id in gallery_excluded_since(snapshot=snapshot)
-    (stale_sql,) = [q["sql"] for q in queries.captured_queries if "gateway_booking" in q["sql"]]
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '64kB'")
-        cursor.execute("SET LOCAL enable_hashjoin = off")  # not even a hash to fall back on
-        cursor.execute("EXPLAIN " + stale_sql)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Anti Join" in plan, plan
-    assert "SubPlan" not in plan, plan
+    after = gallery_search(snapshot=snapshot, probe=face(np.random.default_rng(4)), k=2)
+    sealed = FaceTemplate.objects.get(mugshot=shot).pk
+    assert sealed in before.ids
+    assert sealed not in after.ids
+    assert len(after.ids) == 1
 
 
 @pytest.mark.django_db
@@ -357,3 +331,54 @@ def _wide_png() -> bytes:
     ok, encoded = cv2.imencode(".png", np.zeros((60, 80, 3), np.uint8))
     assert ok
     return encoded.tobytes()
+
+
+@pytest.mark.django_db
+def test_search_returns_the_exact_nearest_among_the_templates_eligible_now(
+    django_capture_on_commit_callbacks,
+) -> None:
+    """The probe's 9 nearest faces are sealed after the snapshot, one more was removed, and one template
+    row is gone without a removal record: the search asks again until it has k eligible ones, and they are
+    exactly the brute-force nearest of the rest."""
+    rng = np.random.default_rng(8)
+    probe = face(rng)
+    shots = [booked(f"near{i}", probe + face(rng) * 0.05 * (i + 1)) for i in range(11)]
+    shots += [booked(f"far{i}", face(rng)) for i in range(20)]
+    enroll(django_capture_on_commit_callbacks)
+    model_id = embedder_get().model_id
+    snapshot = gallery_snapshot_create(model_id=model_id)
+    gallery_index_get(
+        snapshot=snapshot
+    )  # built now: the changes below come after it, as in production
+    templates = {t.mugshot_id: t for t in FaceTemplate.objects.filter(model_id=model_id)}
+    sealed = [templates[shot.pk].pk for shot in shots[:9]]
+    Booking.objects.filter(pk__in=[shot.booking_id for shot in shots[:9]]).update(
+        sealed_on=date(2026, 1, 2)
+    )
+    assert gallery_remove_person(person_id=shots[9].booking.person_id, reason="order 7") == 1
+    vanished = templates[shots[10].pk].pk
+    FaceTemplate.objects.filter(pk=vanished).delete()  # no removal record: must still never return
+
+    found = gallery_search(snapshot=snapshot, probe=probe, k=5)
+
+    rest = FaceTemplate.objects.filter(model_id=model_id).exclude(pk__in=sealed)
+    distances = {
+        t.pk: float(np.linalg.norm(descriptor_from_bytes(t.descriptor) - probe)) for t in rest
+    }
+    assert found.ids == tuple(sorted(distances, key=lambda pk: (distances[pk], pk))[:5])
+    assert not set(found.ids) & {*sealed, vanished}
+    assert found.distances == pytest.approx([distances[pk] for pk in found.ids], abs=1e-5)
+
+
+@pytest.mark.django_db
+def test_search_of_a_gallery_with_fewer_eligible_faces_than_asked_returns_them_all(
+    django_capture_on_commit_callbacks,
+) -> None:
+    rng = np.random.default_rng(9)
+    shots = [booked(f"few{i}", face(rng)) for i in range(4)]
+    enroll(django_capture_on_commit_callbacks)
+    snapshot = gallery_snapshot_create(model_id=embedder_get().model_id)
+    Booking.objects.filter(pk=shots[0].booking_id).update(expunged_on=date(2026, 2, 3))
+    found = gallery_search(snapshot=snapshot, probe=face(rng), k=10)
+    assert len(found.ids) == 3
+    assert FaceTemplate.objects.get(mugshot=shots[0]).pk not in found.ids
