@@ -17,6 +17,7 @@ from gateway.models.faces import (
     FaceTemplate,
     GalleryRemoval,
 )
+from gateway.services import gallery
 from gateway.services.gallery import (
     FaceMatchingError,
     FaceMatchingErrorCode,
@@ -203,8 +204,6 @@ def test_the_index_is_read_in_chunks_and_holds_every_template_in_id_order(
     lost, nothing repeated, and each id still finds its own descriptor."""
     from django.db.models import QuerySet
 
-    from gateway.services import gallery
-
     rng = np.random.default_rng(6)
     shots = [booked(f"chunked{i}", face(rng)) for i in range(5)]
     enroll(django_capture_on_commit_callbacks)
@@ -232,7 +231,6 @@ def test_a_stored_descriptor_of_the_wrong_size_stops_the_index_build(
     assert template.descriptor is not None
     template.descriptor = bytes(template.descriptor)[:-4]
     template.save()
-    from gateway.services import gallery
 
     with pytest.raises(ValueError, match="512 bytes"):
         gallery._index_build(snapshot)
