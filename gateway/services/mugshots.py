@@ -28,16 +28,12 @@ from matching.types import ImageLimits, ImageRejection
 
 __all__ = [
     "ImageRejectedError",
-    "ImageRejectionReason",
     "ValidatedImage",
     "mugshot_pose_from_label",
     "mugshot_store",
     "mugshot_validate",
     "photo_limits",
 ]
-
-# The reasons are matching's (stable values in import reports and API bodies); the name is kept for callers.
-ImageRejectionReason = ImageRejection
 
 
 class ImageRejectedError(GatewayError):

@@ -21,11 +21,11 @@ from gateway.exceptions import GatewayErrorCode
 from gateway.models.records import Booking, Mugshot, Person, Pose
 from gateway.services.mugshots import (
     ImageRejectedError,
-    ImageRejectionReason,
     mugshot_pose_from_label,
     mugshot_store,
     mugshot_validate,
 )
+from matching.types import ImageRejection
 
 
 def _pixels(width: int, height: int, seed: int = 0) -> np.ndarray:
@@ -53,7 +53,7 @@ def _png_bomb(width: int, height: int) -> bytes:
     )
 
 
-def _reason(data: bytes) -> ImageRejectionReason:
+def _reason(data: bytes) -> ImageRejection:
     with pytest.raises(ImageRejectedError) as caught:
         mugshot_validate(data=data)
     assert caught.value.code == GatewayErrorCode.IMAGE_REJECTED
@@ -83,7 +83,7 @@ def test_jpeg_2000_is_accepted_and_a_cut_one_is_truncated(codestream: bool) -> N
     data = _jpeg2000(_pixels(120, 150), codestream=codestream)
 
     assert mugshot_validate(data=data).format == "jp2"
-    assert _reason(data[: len(data) * 9 // 10]) == ImageRejectionReason.TRUNCATED
+    assert _reason(data[: len(data) * 9 // 10]) == ImageRejection.TRUNCATED
 
 
 def test_a_multi_picture_jpeg_from_a_camera_is_a_jpeg() -> None:
@@ -102,15 +102,13 @@ def test_the_format_comes_from_the_bytes_not_a_name() -> None:
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        (b"", ImageRejectionReason.EMPTY),
-        (b"Booking photo to follow.\n" * 40, ImageRejectionReason.NOT_AN_IMAGE),
-        (b"GIF89a" + b"\x00" * 200, ImageRejectionReason.UNSUPPORTED_FORMAT),
+        (b"", ImageRejection.EMPTY),
+        (b"Booking photo to follow.\n" * 40, ImageRejection.NOT_AN_IMAGE),
+        (b"GIF89a" + b"\x00" * 200, ImageRejection.UNSUPPORTED_FORMAT),
     ],
     ids=["empty", "text", "gif"],
 )
-def test_non_images_are_refused_with_their_reason(
-    data: bytes, reason: ImageRejectionReason
-) -> None:
+def test_non_images_are_refused_with_their_reason(data: bytes, reason: ImageRejection) -> None:
     assert _reason(data) == reason
 
 
@@ -119,7 +117,7 @@ def test_non_images_are_refused_with_their_reason(
 def test_a_truncated_image_is_refused(extension: str, keep: float) -> None:
     data = _encode(extension, _pixels(120, 150))
 
-    assert _reason(data[: int(len(data) * keep)]) == ImageRejectionReason.TRUNCATED
+    assert _reason(data[: int(len(data) * keep)]) == ImageRejection.TRUNCATED
 
 
 @pytest.mark.parametrize("cut", [2, 6])
@@ -127,7 +125,7 @@ def test_a_png_cut_inside_its_end_chunk_is_refused(cut: int) -> None:
     # The pixels decode cleanly here, so only the end-marker check can tell the file was cut.
     data = _encode(".png", _pixels(120, 150))
 
-    assert _reason(data[:-cut]) == ImageRejectionReason.TRUNCATED
+    assert _reason(data[:-cut]) == ImageRejection.TRUNCATED
 
 
 @pytest.mark.parametrize("where", [0.01, 0.5], ids=["header", "pixel-data"])
@@ -136,7 +134,7 @@ def test_a_damaged_jpeg_is_refused_as_corrupt(where: float) -> None:
     start = max(20, int(len(data) * where))
     data[start : start + 40] = b"\xff" * 40  # a run of bogus markers
 
-    assert _reason(bytes(data)) == ImageRejectionReason.CORRUPT
+    assert _reason(bytes(data)) == ImageRejection.CORRUPT
 
 
 @pytest.mark.parametrize(
@@ -155,7 +153,7 @@ def test_a_decompression_bomb_is_refused_from_its_header(width: int, height: int
     assert len(bomb) < 200
 
     # Decoding first would have allocated the canvas and then failed as "truncated", not this.
-    assert _reason(bomb) == ImageRejectionReason.TOO_MANY_PIXELS
+    assert _reason(bomb) == ImageRejection.TOO_MANY_PIXELS
 
 
 @pytest.mark.parametrize("extension", [".jpg", ".png"])
@@ -166,14 +164,14 @@ def test_truncation_is_caught_even_if_pillow_is_told_to_tolerate_it(
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
     data = _encode(extension, _pixels(120, 150))
 
-    assert _reason(data[: len(data) * 3 // 4]) == ImageRejectionReason.TRUNCATED
+    assert _reason(data[: len(data) * 3 // 4]) == ImageRejection.TRUNCATED
 
 
 def test_the_pixel_limit_comes_from_settings(settings) -> None:
     settings.MUGSHOT_MAX_PIXELS = 100 * 100
     data = _encode(".png", _pixels(101, 100))
 
-    assert _reason(data) == ImageRejectionReason.TOO_MANY_PIXELS
+    assert _reason(data) == ImageRejection.TOO_MANY_PIXELS
     settings.MUGSHOT_MAX_PIXELS = 101 * 100
     assert mugshot_validate(data=data).width == 101
 
@@ -185,20 +183,20 @@ def test_an_oversize_file_is_refused_before_it_is_read(settings) -> None:
     with pytest.raises(ImageRejectedError) as caught:
         mugshot_validate(data=data)
 
-    assert caught.value.reason == ImageRejectionReason.TOO_LARGE
+    assert caught.value.reason == ImageRejection.TOO_LARGE
     assert caught.value.extra["size"] == len(data)
 
 
 @pytest.mark.parametrize(
     ("width", "height", "reason"),
     [
-        (1, 1, ImageRejectionReason.TOO_SMALL),
-        (200, 20, ImageRejectionReason.TOO_SMALL),
-        (400, 100, ImageRejectionReason.ABSURD_ASPECT_RATIO),
-        (60, 300, ImageRejectionReason.ABSURD_ASPECT_RATIO),
+        (1, 1, ImageRejection.TOO_SMALL),
+        (200, 20, ImageRejection.TOO_SMALL),
+        (400, 100, ImageRejection.ABSURD_ASPECT_RATIO),
+        (60, 300, ImageRejection.ABSURD_ASPECT_RATIO),
     ],
 )
-def test_absurd_sizes_are_refused(width: int, height: int, reason: ImageRejectionReason) -> None:
+def test_absurd_sizes_are_refused(width: int, height: int, reason: ImageRejection) -> None:
     assert _reason(_encode(".png", _pixels(width, height))) == reason
 
 
@@ -223,8 +221,8 @@ def test_damaged_bytes_only_ever_give_a_reason_or_an_image(extension: str) -> No
         except ImageRejectedError as error:
             outcomes.add(error.reason)
 
-    assert outcomes <= {*ImageRejectionReason, "jpeg", "png"}
-    assert ImageRejectionReason.TRUNCATED in outcomes
+    assert outcomes <= {*ImageRejection, "jpeg", "png"}
+    assert ImageRejection.TRUNCATED in outcomes
 
 
 @pytest.mark.parametrize(
@@ -303,7 +301,7 @@ def test_store_refuses_a_bad_image_and_keeps_nothing(booking: Booking) -> None:
     with pytest.raises(ImageRejectedError) as caught:
         mugshot_store(booking=booking, data=data)
 
-    assert caught.value.reason == ImageRejectionReason.TRUNCATED
+    assert caught.value.reason == ImageRejection.TRUNCATED
     assert not Mugshot.objects.exists()
     digest = hashlib.sha256(data).hexdigest()
     assert not default_storage.exists(f"mugshots/{digest[:2]}/{digest}")
