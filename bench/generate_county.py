@@ -46,8 +46,8 @@ def _phase(name: str, bookings: int, seed: int) -> dict[str, object]:
     import django
 
     django.setup()
-    from gateway.synthetic import county_generate, writers
-    from gateway.synthetic.pools import name_pools_build
+    from gateway.demo.synthetic import county_generate, writers
+    from gateway.demo.synthetic.pools import name_pools_build
 
     # Faker pools (about a second, once per seed) are built before the clock starts in both phases, so the
     # ratio compares writers rather than a fixed start-up cost spread over very different row counts.

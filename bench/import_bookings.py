@@ -74,7 +74,7 @@ def _run(path: Path, format_name: str, rounds: int) -> dict[str, object]:
     from django.core.management import call_command
     from django.db import connection
 
-    from gateway.services.imports import bookings_import
+    from gateway.records.importing.services import bookings_import
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from gateway import views
+from gateway.web import views
 
 urlpatterns = [
     path("", views.home, name="home"),

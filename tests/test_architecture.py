@@ -5,11 +5,11 @@
     ``__import__``. Only plain values cross into those packages.
 
 (b) One release path (issue 3, rules.md CJ-03, FR-12): person and booking data reach a recipient only
-    through ``gateway.services.releases`` (which asks ``policies.decide`` and audits). The checkable
+    through ``gateway.releases.services`` (which asks ``policies.decide`` and audits). The checkable
     rule, over every module in ``gateway/`` except migrations:
 
-    1. Only the release path (``gateway/services/releases.py``) and its selector
-       (``gateway/selectors/records.py``) may reference ``booking_export``, the one serializer of
+    1. Only the release path (``gateway/releases/services.py``) and its selector
+       (``gateway/releases/selectors.py``) may reference ``booking_export``, the one serializer of
        person and booking rows.
     2. No module may dump models generically: no ``model_to_dict``, no ``serializers.serialize``,
        and no DRF serializer whose ``Meta.model`` is ``Person``, ``Booking``, ``Charge`` or
@@ -17,8 +17,8 @@
     3. Outside the release path and its selector, no ``.values()`` / ``.values_list()`` call may name
        a personal field (``ssn``, ``date_of_birth``, ``booking_number``, ``person__last_name`` …):
        that is how rows get flattened into JSON without a serializer.
-    4. Recipient-facing modules — ``gateway/api/``, ``gateway/views.py``, ``gateway/urls.py``,
-       ``gateway/tasks.py`` and management commands — may not read personal attributes
+    4. Recipient-facing modules — ``gateway/api/``, ``gateway/web/views.py``, ``gateway/urls.py``,
+       ``gateway/faces/tasks.py`` and management commands — may not read personal attributes
        (``.ssn``, ``.date_of_birth``, ``.booking_number`` …) at all; they call
        ``release_records`` and hand back what it returns. (``first_name``/``last_name`` are not in this
        list because ``django.contrib.auth.models.User`` has them too.)
@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-RELEASE_PATH = {"gateway/services/releases.py", "gateway/selectors/records.py"}
+RELEASE_PATH = {"gateway/releases/services.py", "gateway/releases/selectors.py"}
 PERSONAL_FIELDS = {
     "first_name",
     "middle_name",
@@ -54,7 +54,12 @@ PERSONAL_FIELDS = {
 }
 PERSONAL_ATTRIBUTES = PERSONAL_FIELDS - {"first_name", "last_name", "suffix"}
 RECORD_MODELS = {"Person", "Booking", "Charge", "Mugshot"}
-RECIPIENT_FACING = ("gateway/api/", "gateway/views.py", "gateway/urls.py", "gateway/tasks.py")
+RECIPIENT_FACING = (
+    "gateway/api/",
+    "gateway/web/views.py",
+    "gateway/urls.py",
+    "gateway/faces/tasks.py",
+)
 
 
 def _sources(package: str) -> Iterator[tuple[str, ast.Module]]:
@@ -188,8 +193,8 @@ def test_only_the_release_path_serializes_records() -> None:
 
 def test_the_release_path_exists_and_uses_the_selector() -> None:
     trees = dict(_sources("gateway"))
-    assert export_references(trees["gateway/services/releases.py"])
-    release = trees["gateway/services/releases.py"]
+    assert export_references(trees["gateway/releases/services.py"])
+    release = trees["gateway/releases/services.py"]
     called = {
         node.func.id
         for node in ast.walk(release)
@@ -200,10 +205,10 @@ def test_the_release_path_exists_and_uses_the_selector() -> None:
 
 BAD_SNIPPETS = {
     "import gateway.models": gateway_imports,
-    "from gateway.services import releases": gateway_imports,
-    "import importlib\nimportlib.import_module('gateway.selectors.records')": gateway_imports,
+    "from gateway.releases import services as releases": gateway_imports,
+    "import importlib\nimportlib.import_module('gateway.releases.selectors')": gateway_imports,
     "__import__('gateway')": gateway_imports,
-    "from gateway.selectors.records import booking_export": export_references,
+    "from gateway.releases.selectors import booking_export": export_references,
     "records.booking_export(booking_numbers=[])": export_references,
     "from django.forms.models import model_to_dict\nmodel_to_dict(b)": generic_dumps,
     "from django.core import serializers\nserializers.serialize('json', qs)": generic_dumps,

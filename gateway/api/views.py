@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from gateway.api.serializers import ReleaseRequestSerializer
 from gateway.models import RecipientAccount
-from gateway.services.releases import ReleaseStatus, release_records
+from gateway.releases.services import ReleaseStatus, release_records
 
 HTTP_STATUS = {
     ReleaseStatus.RELEASED: status.HTTP_200_OK,

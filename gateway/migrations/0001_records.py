@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.db.models.expressions
-import gateway.models.records
+import gateway.records.models
 from django.db import migrations, models
 
 
@@ -173,7 +173,7 @@ class Migration(migrations.Migration):
             name='Mugshot',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.FileField(max_length=200, upload_to=gateway.models.records.mugshot_upload_to)),
+                ('image', models.FileField(max_length=200, upload_to=gateway.records.models.mugshot_upload_to)),
                 ('sha256', models.CharField(max_length=64)),
                 ('size_bytes', models.PositiveIntegerField()),
                 ('width', models.PositiveIntegerField()),

@@ -1,4 +1,4 @@
-"""Create the role groups (gateway.roles.Role); names are copied here so the migration never imports app code."""
+"""Create the role groups (gateway.recipients.roles.Role); names are copied here so the migration never imports app code."""
 
 from django.db import migrations
 

@@ -1,5 +1,5 @@
 """The photo checks shared by mugshot import and face matching: limits are plain values, every refusal has
-its reason and code. (The reasons one by one, through the gateway, are in tests/gateway/services/
+its reason and code. (The reasons one by one, through the gateway, are in tests/gateway/records/
 test_mugshots.py; the probe path in test_pipeline.py.)"""
 
 from __future__ import annotations

@@ -8,10 +8,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gateway.services.accounts import demo_accounts_create
-from gateway.services.demo import demo_gallery_load
-from gateway.services.face_matching import matching_evaluate
-from gateway.synthetic import SyntheticCountyError, county_generate
+from gateway.demo.services import demo_gallery_load
+from gateway.demo.synthetic import SyntheticCountyError, county_generate
+from gateway.faces.services import matching_evaluate
+from gateway.recipients.services import demo_accounts_create
 
 
 class Command(BaseCommand):

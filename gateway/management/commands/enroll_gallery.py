@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from gateway.models.faces import EnrollmentStatus
-from gateway.services.gallery import gallery_enroll_start, gallery_enrollment_progress
+from gateway.faces.gallery import gallery_enroll_start, gallery_enrollment_progress
+from gateway.faces.models import EnrollmentStatus
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from gateway.services.face_matching import matching_evaluate
+from gateway.faces.services import matching_evaluate
 
 
 def _fmt(value: Any) -> str:

@@ -1,4 +1,4 @@
-"""manage.py generate_county: a thin wrapper around gateway.synthetic.county_generate."""
+"""manage.py generate_county: a thin wrapper around gateway.demo.synthetic.county_generate."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gateway.synthetic import SyntheticCountyError, county_generate
+from gateway.demo.synthetic import SyntheticCountyError, county_generate
 
 
 class Command(BaseCommand):

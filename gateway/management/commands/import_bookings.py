@@ -10,8 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gateway.exceptions import GatewayError
-from gateway.importers.registry import FORMATS
-from gateway.services.imports import BATCH_SIZE, bookings_import
+from gateway.records.importers.registry import FORMATS
+from gateway.records.importing.services import BATCH_SIZE, bookings_import
 
 
 class Command(BaseCommand):

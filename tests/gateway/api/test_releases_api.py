@@ -170,7 +170,7 @@ def test_not_available_answers_take_the_same_time_whatever_the_reason(
     """CJ-09: a sealed booking (found, decided, denied) takes longer to answer than a missing one; both are
     sent at the same moment after arrival. A release is not held back."""
     from gateway.api import views
-    from gateway.services.releases import release_records as real_release
+    from gateway.releases.services import release_records as real_release
 
     clock = _Clock()
     monkeypatch.setattr(views, "time", clock)

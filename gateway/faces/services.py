@@ -1,0 +1,612 @@
+"""The face match request: policy decision, search, candidate list, examiner review, release, discovery.
+
+The flow the rules ask for (rules.md FR-02..FR-04, FR-06, FR-07, FR-09..FR-12):
+
+1. A requester submits one probe with a written, case-bound request. Policy decides it exactly as it
+   decides a records release (purpose, case number, eligible offense, narrative, agreement, single mode);
+   a denial is logged and nothing is searched.
+2. Matching is refused outright unless a passing FR-03 evaluation of the current model and threshold
+   exists (``matching_evaluate``).
+3. The probe is searched exactly against the current gallery snapshot; up to ``MATCH_LIST_SIZE`` (5–20)
+   candidates under the report floor ``MATCH_THRESHOLD`` come back, each with the share of non-mated
+   evaluation searches that found a stranger that close. The list is labelled INVESTIGATIVE LEAD ONLY and
+   holds pseudonyms, never identities. Model, snapshot and threshold are logged with the search.
+4. A trained examiner (role ``examiner``, training current, not the requester) records a decision and a
+   rationale. Only a confirmed candidate's booking can then be released, through the release path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from gateway.audit.models import AuditEntry, ReleaseEffect
+from gateway.faces.gallery import (
+    FaceMatchingError,
+    FaceMatchingErrorCode,
+    descriptor_from_bytes,
+    embedder_get,
+    gallery_search,
+    gallery_snapshot_create,
+    mugshots_eligible,
+)
+from gateway.faces.models import (
+    CandidateStatus,
+    ExaminerReview,
+    ExaminerTraining,
+    FaceTemplate,
+    GallerySnapshot,
+    MatchCandidate,
+    MatchEvaluation,
+    MatchRequest,
+    MatchStatus,
+    ReviewDecision,
+)
+from gateway.records.models import Person
+from gateway.releases.services import Release, ReleaseStatus, release_records
+from matching.exceptions import MatchingError
+from matching.services import evaluation_run, fpir_at_distance
+from policies.exceptions import KeyStoreError
+from policies.services import decide, key_store_get, policy_set_get
+from policies.types import Effect
+
+__all__ = [
+    "LEAD_LABEL",
+    "examiner_review_record",
+    "match_candidates_list",
+    "match_discovery_bundle",
+    "match_release",
+    "match_request_submit",
+    "matching_evaluate",
+    "matching_evaluation_current",
+]
+
+LEAD_LABEL = "INVESTIGATIVE LEAD ONLY – NOT PROBABLE CAUSE"
+EXAMINER_GROUP = "examiner"
+MIN_LIST, MAX_LIST = 5, 20
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def _list_size() -> int:
+    return max(MIN_LIST, min(MAX_LIST, int(_setting("MATCH_LIST_SIZE", 10))))
+
+
+def _threshold() -> float:
+    return float(_setting("MATCH_THRESHOLD", 0.6))
+
+
+# ---------------------------------------------------------------------------------------- evaluation gate
+
+
+def matching_evaluation_current(*, model_id: str, threshold: float) -> MatchEvaluation | None:
+    """The newest passing evaluation of this model at this threshold, if recent enough (FR-03).
+
+    ``MATCH_EVALUATION_MAX_AGE_DAYS`` (default 365) bounds its age: each model version and each
+    threshold needs its own, and an old one must be redone.
+    """
+    oldest = timezone.now() - timedelta(days=int(_setting("MATCH_EVALUATION_MAX_AGE_DAYS", 365)))
+    return (
+        MatchEvaluation.objects.filter(
+            model_id=model_id,
+            threshold=threshold,
+            passed=True,
+            created_at__gte=oldest,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def _age_band(person: Person, booked_at: Any) -> str:
+    age = person.age
+    if person.date_of_birth and booked_at:
+        born, at = person.date_of_birth, booked_at.date()
+        age = at.year - born.year - ((at.month, at.day) < (born.month, born.day))
+    if age is None:
+        return "unknown"
+    for limit, label in ((25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54")):
+        if age < limit:
+            return label
+    return "55+"
+
+
+def _held_out(person_id: int, *, seed: int, share: float) -> bool:
+    digest = hashlib.sha256(f"{seed}:{person_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def matching_evaluate(
+    *,
+    embedder: str | None = None,
+    threshold: float | None = None,
+    list_size: int | None = None,
+    holdout_share: float = 0.2,
+    replicates: int = 1000,
+    seed: int = 0,
+    created_by: str = "",
+) -> MatchEvaluation:
+    """Evaluate the current model on the county's own enrolled templates and store the report.
+
+    People photographed more than once give mated searches; a deterministic ``holdout_share`` of people
+    is left out of the gallery and gives non-mated ones. Groups are race, sex and age band as booked.
+    It passes when every group with at least 5 mated searches keeps FNIR at or under
+    ``MATCH_EVALUATION_MAX_FNIR`` (default 0.02, Virginia's 98 %) and no max/min ratio is material.
+    """
+    model_id = embedder_get(name=embedder).model_id
+    threshold = _threshold() if threshold is None else threshold
+    list_size = _list_size() if list_size is None else list_size
+    rows = list(
+        FaceTemplate.objects.filter(
+            model_id=model_id, failure="", descriptor__isnull=False,
+            mugshot__in=mugshots_eligible(),
+        )
+        .select_related("person", "booking", "mugshot")
+        .order_by("pk")
+    )  # fmt: skip
+    if not rows:
+        raise FaceMatchingError(
+            "no enrolled templates to evaluate", code=FaceMatchingErrorCode.GALLERY_EMPTY
+        )
+    report = evaluation_run(
+        descriptors=np.stack([descriptor_from_bytes(t.descriptor) for t in rows]),
+        subject_ids=[t.person_id for t in rows],
+        enrolled=[not _held_out(t.person_id, seed=seed, share=holdout_share) for t in rows],
+        groups={
+            "race": [t.person.race or "unknown" for t in rows],
+            "sex": [t.person.sex for t in rows],
+            "age_band": [_age_band(t.person, t.booking.booked_at) for t in rows],
+        },
+        list_size=list_size,
+        threshold=threshold,
+        capture_order=[
+            (t.mugshot.captured_at or t.booking.booked_at or t.enrolled_at).timestamp()
+            for t in rows
+        ],
+        replicates=replicates,
+        ratio_trigger=float(_setting("MATCH_RATIO_TRIGGER", 2.0)),
+        seed=seed,
+    )
+    max_fnir = float(_setting("MATCH_EVALUATION_MAX_FNIR", 0.02))
+    fnir_ok = all(
+        g.fnir is None or g.mated_searches < 5 or g.fnir <= max_fnir
+        for g in (report.overall, *report.groups)
+    )
+    evaluation = MatchEvaluation(
+        model_id=model_id,
+        threshold=threshold,
+        list_size=list_size,
+        passed=bool(
+            fnir_ok and report.overall.mated_searches and not any(r.material for r in report.ratios)
+        ),
+        report=report.as_dict(),
+        created_by=created_by,
+    )
+    evaluation.full_clean()
+    evaluation.save()
+    return evaluation
+
+
+# --------------------------------------------------------------------------------------------- searching
+
+
+def _decision(request: Mapping[str, Any]) -> tuple[str, list[dict[str, str]], str]:
+    """Policy's answer for the request itself (no records yet): effect, reasons, policy version."""
+    policy_set = policy_set_get(dirs=list(settings.POLICY_DIRS))
+    try:
+        keys = key_store_get(path=settings.POLICY_KEYS_FILE)
+    except KeyStoreError:  # a missing key store must deny, never crash (policies fail closed too)
+        keys = None
+    decision = decide(request=request, policy_set=policy_set, keys=keys)
+    reasons = [
+        {"code": str(r.code), "rule": r.rule, "message": r.message} for r in decision.reasons
+    ]
+    return str(decision.effect), reasons, decision.policy_version
+
+
+def _audit(
+    *, match: MatchRequest, actor: str, action: str, effect: str, extra: dict[str, Any]
+) -> None:
+    recipient = match.recipient or {}
+    entry = AuditEntry(
+        actor=actor,
+        action=action,
+        recipient_type=str(recipient.get("type", "")),
+        recipient_name=str(recipient.get("name", "")),
+        recipient_ori=str(recipient.get("ori", "")),
+        on_behalf_of=match.on_behalf_of,
+        purpose=match.purpose,
+        case_number=match.case_number,
+        effect=effect,
+        reasons=match.reasons,
+        obligations={
+            "match_request": match.pk,
+            "model_id": match.model_id,
+            "snapshot": match.snapshot_id,
+            "threshold": match.threshold,
+            "list_size": match.list_size,
+            "label": match.label,
+            **extra,
+        },
+        policy_version=match.policy_version,
+    )
+    # Empty JSON lists are legitimate here (nothing released); Django would call them blank.
+    entry.full_clean(exclude=["reasons", "excluded", "released_fields", "booking_numbers"])
+    entry.save()
+
+
+def match_request_submit(
+    *,
+    requester: User,
+    recipient: Mapping[str, Any],
+    on_behalf_of: Mapping[str, Any] | None,
+    purpose: str,
+    case_number: str,
+    offense_statute: str,
+    narrative: str,
+    probe: bytes,
+    mode: str = "single",
+    documents: Sequence[Mapping[str, Any]] = (),
+) -> MatchRequest:
+    """Decide, search and store one probe's candidate list; returns the request with its status.
+
+    Raises ``FaceMatchingError`` (``matching_not_evaluated``) when no passing evaluation of the
+    current model and threshold exists. Every other outcome (denied, unusable probe, no candidate,
+    candidates awaiting review) is stored and audited, so refused and empty searches are disclosed too.
+    """
+    embedder = embedder_get()
+    threshold, list_size = _threshold(), _list_size()
+    evaluation = matching_evaluation_current(model_id=embedder.model_id, threshold=threshold)
+    if evaluation is None:
+        raise FaceMatchingError(
+            f"no passing evaluation of {embedder.model_id} at threshold {threshold}",
+            code=FaceMatchingErrorCode.NOT_EVALUATED,
+        )
+    request = {
+        "recipient": dict(recipient),
+        "on_behalf_of": dict(on_behalf_of) if on_behalf_of is not None else None,
+        "purpose": purpose,
+        "case_number": case_number,
+        "offense_statute": offense_statute,
+        "narrative": narrative,
+        "mode": mode,
+        "documents": [dict(d) for d in documents],
+        "records": [],
+    }
+    effect, reasons, policy_version = _decision(request)
+    match = MatchRequest(
+        requester=requester,
+        recipient=dict(recipient),
+        on_behalf_of=request["on_behalf_of"],
+        purpose=purpose,
+        case_number=case_number,
+        offense_statute=offense_statute,
+        narrative=narrative,
+        mode=mode,
+        documents=request["documents"],
+        probe_sha256=hashlib.sha256(probe).hexdigest(),
+        status=MatchStatus.DENIED,
+        reasons=reasons,
+        policy_version=policy_version,
+        model_id=embedder.model_id,
+        threshold=threshold,
+        list_size=list_size,
+        evaluation=evaluation,
+        label=LEAD_LABEL,
+    )
+    if effect == str(Effect.PERMIT) and mode != "single":  # FR-04: one probe, one case, always
+        match.reasons = [
+            {"code": "DENY_SURVEILLANCE_MODE", "rule": "FR-04", "message": f"mode {mode!r}"}
+        ]
+        effect = str(Effect.DENY)
+    if effect != str(Effect.PERMIT):
+        return _store(match=match, actor=requester, candidates=[])
+    try:
+        vector = embedder.embed(probe)
+    except (MatchingError, FaceMatchingError) as exc:
+        match.status = MatchStatus.PROBE_REJECTED
+        match.reasons = [*reasons, {"code": str(exc.code), "rule": "", "message": str(exc)}]
+        return _store(match=match, actor=requester, candidates=[])
+    match.probe_descriptor = np.asarray(vector, dtype="<f4").tobytes()
+    snapshot = _snapshot_current(model_id=embedder.model_id)
+    match.snapshot = snapshot
+    found = gallery_search(snapshot=snapshot, probe=vector, k=list_size)
+    best = evaluation.report.get("nonmated_best_distances", [])
+    candidates = [
+        (template_id, distance, fpir_at_distance(nonmated_best_distances=best, distance=distance))
+        for template_id, distance in zip(found.ids, found.distances, strict=True)
+        if distance < threshold
+    ]
+    match.status = MatchStatus.PENDING_REVIEW if candidates else MatchStatus.NO_CANDIDATES
+    return _store(match=match, actor=requester, candidates=candidates)
+
+
+def _snapshot_current(*, model_id: str) -> GallerySnapshot:
+    """The newest snapshot of this model, or a new one if templates were enrolled since."""
+    snapshot = GallerySnapshot.objects.filter(model_id=model_id).order_by("-pk").first()
+    newest = (
+        FaceTemplate.objects.filter(model_id=model_id).order_by("-pk").values_list("pk", flat=True)
+    ).first()
+    if snapshot is None or (newest or 0) > snapshot.last_template_id:
+        snapshot = gallery_snapshot_create(model_id=model_id)
+    return snapshot
+
+
+@transaction.atomic
+def _store(
+    *,
+    match: MatchRequest,
+    actor: User,
+    candidates: Sequence[tuple[int, float, float | None]],
+) -> MatchRequest:
+    match.full_clean()
+    match.save()
+    bookings = dict(
+        FaceTemplate.objects.filter(pk__in=[c[0] for c in candidates]).values_list(
+            "pk", "booking_id"
+        )
+    )
+    MatchCandidate.objects.bulk_create(
+        MatchCandidate(
+            match_request=match,
+            rank=rank,
+            pseudonym=f"C-{secrets.token_hex(6)}",
+            template_id=template_id,
+            booking_id=bookings.get(template_id),
+            distance=distance,
+            nonmated_share=share,
+        )
+        for rank, (template_id, distance, share) in enumerate(candidates, start=1)
+    )
+    effect = ReleaseEffect.DENY if match.status == MatchStatus.DENIED else ReleaseEffect.REVIEW
+    _audit(
+        match=match,
+        actor=actor.get_username(),
+        action="face_search",
+        effect=effect,
+        extra={"status": match.status, "candidates": len(candidates)},
+    )
+    return match
+
+
+def match_candidates_list(*, match_request_id: int) -> dict[str, Any]:
+    """The candidate list as a requester or examiner sees it: pseudonyms, ranks, scores, context.
+
+    No identity and no booking data: those leave only through the release path after review.
+    """
+    match = MatchRequest.objects.get(pk=match_request_id)
+    return {
+        "match_request": match.pk,
+        "label": match.label,
+        "status": match.status,
+        "case_number": match.case_number,
+        "model_id": match.model_id,
+        "snapshot": match.snapshot_id,
+        "threshold": match.threshold,
+        "candidates": [
+            {
+                "rank": c.rank,
+                "candidate": c.pseudonym,
+                "distance": round(c.distance, 4),
+                "nonmated_share": c.nonmated_share,
+                "status": c.status,
+            }
+            for c in match.candidates.order_by("rank")
+        ],
+        "note": (
+            "Ranked by similarity only. nonmated_share is the share of evaluation searches for people "
+            "not in the gallery whose closest stranger was at least this close."
+        ),
+    }
+
+
+# -------------------------------------------------------------------------------------------- review
+
+
+def _training_current(examiner: User) -> bool:
+    today = timezone.localdate()
+    return ExaminerTraining.objects.filter(
+        examiner=examiner, completed_on__lte=today, valid_until__gte=today
+    ).exists()
+
+
+def _review_check(*, match: MatchRequest, examiner: Any, rationale: str) -> None:
+    """FR-02: an examiner, currently trained, not the requester, with a written rationale."""
+    if match.status != MatchStatus.PENDING_REVIEW:
+        raise FaceMatchingError(
+            f"request is {match.status}, not awaiting review",
+            code=FaceMatchingErrorCode.WRONG_STATE,
+        )
+    if not examiner.groups.filter(name=EXAMINER_GROUP).exists():
+        raise FaceMatchingError(
+            "only a face examiner may review", code=FaceMatchingErrorCode.NOT_AN_EXAMINER
+        )
+    if not _training_current(examiner):
+        raise FaceMatchingError(
+            "the examiner's training is not current",
+            code=FaceMatchingErrorCode.TRAINING_NOT_CURRENT,
+        )
+    if examiner.pk == match.requester_id:
+        raise FaceMatchingError(
+            "the requester may not review their own search",
+            code=FaceMatchingErrorCode.REVIEWER_IS_REQUESTER,
+        )
+    if len(rationale.strip()) < int(_setting("MATCH_RATIONALE_MIN_LENGTH", 40)):
+        raise FaceMatchingError(
+            "a review needs a written rationale", code=FaceMatchingErrorCode.RATIONALE_TOO_SHORT
+        )
+
+
+@transaction.atomic
+def examiner_review_record(
+    *,
+    match_request_id: int,
+    examiner: User,
+    decision: ReviewDecision | str,
+    rationale: str,
+    candidate: str | None = None,
+) -> ExaminerReview:
+    """Record an examiner's decision on a candidate list (FR-02).
+
+    ``confirmed`` names one ``candidate`` pseudonym; the others are marked excluded. ``no_match`` and
+    ``inconclusive`` close the request with nothing to release.
+    """
+    match = MatchRequest.objects.select_for_update().get(pk=match_request_id)
+    _review_check(match=match, examiner=examiner, rationale=rationale)
+    decision = ReviewDecision(decision)
+    chosen = None
+    if decision == ReviewDecision.CONFIRMED:
+        chosen = match.candidates.filter(pseudonym=candidate or "").first()
+        if chosen is None:
+            raise FaceMatchingError(
+                "confirm one candidate of this list", code=FaceMatchingErrorCode.CANDIDATE_UNKNOWN
+            )
+        match.candidates.exclude(pk=chosen.pk).update(status=CandidateStatus.EXCLUDED)
+        chosen.status = CandidateStatus.CONFIRMED
+        chosen.save(update_fields=["status"])
+        match.status = MatchStatus.CONFIRMED
+    else:
+        match.candidates.update(status=CandidateStatus.EXCLUDED)
+        match.status = MatchStatus.NO_MATCH
+    match.save(update_fields=["status"])
+    review = ExaminerReview(
+        match_request=match,
+        examiner=examiner,
+        decision=decision,
+        candidate=chosen,
+        rationale=rationale.strip(),
+    )
+    review.full_clean()
+    review.save()
+    _audit(
+        match=match,
+        actor=examiner.get_username(),
+        action="face_review",
+        effect=ReleaseEffect.REVIEW,
+        extra={"decision": str(decision), "candidate": chosen.pseudonym if chosen else None},
+    )
+    return review
+
+
+# -------------------------------------------------------------------------------------------- release
+
+
+def match_release(*, match_request_id: int, requester: User) -> Release:
+    """Release the confirmed candidate's booking to the requester, through the single release path.
+
+    Only after an examiner confirmed a candidate (FR-02), only to the person who asked, and only under
+    the request's own recipient, purpose and case (FR-10): the release path re-decides it with the
+    booking loaded from the database, applies the agreement's field rules and audits it. The examiner
+    is the second person the agreement's human-review obligation asks for.
+    """
+    match = MatchRequest.objects.select_related("requester").get(pk=match_request_id)
+    if match.requester_id != requester.pk:
+        raise FaceMatchingError(
+            "only the requester may receive this result", code=FaceMatchingErrorCode.WRONG_STATE
+        )
+    if match.status not in (MatchStatus.CONFIRMED, MatchStatus.RELEASED):
+        raise FaceMatchingError(
+            f"request is {match.status}; nothing confirmed to release",
+            code=FaceMatchingErrorCode.WRONG_STATE,
+        )
+    review = match.reviews.select_related("candidate__booking", "examiner").latest("pk")
+    booking = review.candidate.booking if review.candidate else None
+    numbers = [booking.booking_number] if booking is not None else []
+    release = release_records(
+        request={
+            "recipient": match.recipient,
+            "on_behalf_of": match.on_behalf_of,
+            "purpose": match.purpose,
+            "case_number": match.case_number,
+            "offense_statute": match.offense_statute,
+            "narrative": match.narrative,
+            "mode": match.mode,
+            "documents": list(match.documents),
+        },
+        booking_numbers=numbers,
+        requested_by=requester.get_username(),
+        reviewed_by=review.examiner.get_username(),
+    )
+    if release.status == ReleaseStatus.RELEASED:
+        match.status = MatchStatus.RELEASED
+        match.release_id = release.release_id
+        match.save(update_fields=["status", "release_id"])
+    return release
+
+
+# ----------------------------------------------------------------------------------------- disclosure
+
+
+def match_discovery_bundle(*, case_number: str) -> dict[str, Any]:
+    """Everything FR-07 asks to disclose for a case, rebuilt from the logs.
+
+    System and algorithm version, gallery snapshot, probe hash, the full candidate list with ranks and
+    scores, reviewer decisions and rationales, and the searches that were denied or found nothing.
+    Candidates appear by pseudonym; an identity leaves only through the release path.
+    """
+    searches = []
+    requests = MatchRequest.objects.filter(case_number=case_number).order_by("created_at", "pk")
+    for match in requests.select_related("snapshot", "requester"):
+        snapshot = match.snapshot
+        searches.append(
+            {
+                "match_request": match.pk,
+                "submitted_at": match.created_at.isoformat(),
+                "requester": match.requester.get_username(),
+                "purpose": match.purpose,
+                "offense_statute": match.offense_statute,
+                "status": match.status,
+                "reasons": match.reasons,
+                "label": match.label,
+                "system": "Custodian local face matching",
+                "algorithm": match.model_id,
+                "threshold": match.threshold,
+                "list_size": match.list_size,
+                "policy_version": match.policy_version,
+                "evaluation": match.evaluation_id,
+                "gallery_snapshot": (
+                    {
+                        "id": snapshot.pk,
+                        "faces": snapshot.template_count,
+                        "digest": snapshot.digest,
+                        "taken_at": snapshot.created_at.isoformat(),
+                    }
+                    if snapshot
+                    else None
+                ),
+                "probe_sha256": match.probe_sha256,
+                "release_id": match.release_id,
+                "candidates": [
+                    {
+                        "rank": c.rank,
+                        "candidate": c.pseudonym,
+                        "distance": c.distance,
+                        "nonmated_share": c.nonmated_share,
+                        "status": c.status,
+                    }
+                    for c in match.candidates.order_by("rank")
+                ],
+                "reviews": [
+                    {
+                        "examiner": r.examiner.get_username(),
+                        "decision": r.decision,
+                        "candidate": r.candidate.pseudonym if r.candidate else None,
+                        "rationale": r.rationale,
+                        "reviewed_at": r.reviewed_at.isoformat(),
+                    }
+                    for r in match.reviews.select_related("examiner", "candidate").order_by("pk")
+                ],
+            }
+        )
+    return {"case_number": case_number, "label": LEAD_LABEL, "searches": searches}

@@ -1,0 +1,377 @@
+"""The match request end to end on synthetic faces: policy, evaluation gate, search, review, discovery."""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.utils import timezone
+
+from gateway.faces.gallery import (
+    FaceMatchingError,
+    FaceMatchingErrorCode,
+    gallery_remove_person,
+    synthetic_probe_image,
+)
+from gateway.faces.models import (
+    CandidateStatus,
+    ExaminerTraining,
+    FaceTemplate,
+    MatchEvaluation,
+    MatchRequest,
+    MatchStatus,
+)
+from gateway.faces.services import (
+    LEAD_LABEL,
+    examiner_review_record,
+    match_candidates_list,
+    match_discovery_bundle,
+    match_release,
+    match_request_submit,
+    matching_evaluate,
+)
+from gateway.models import AuditEntry
+from gateway.records.mugshots import mugshot_store
+from policies.services import key_file_create
+from tests.gateway.faces.test_gallery import booked, enroll
+
+DIM = 128
+POLICE = {"type": "local_le", "name": "Milwaukee Police Department", "ori": "WI0410200"}
+NARRATIVE = "Armed robbery of a gas station clerk on 3 May 2026; the clerk saw the robber's face."
+
+
+@pytest.fixture(autouse=True)
+def _setup(settings):
+    settings.FACE_EMBEDDER = "synthetic"
+    settings.DEBUG = True
+    settings.MATCH_THRESHOLD = 0.6
+    settings.MATCH_LIST_SIZE = 5
+    if not settings.POLICY_KEYS_FILE.exists():  # keep a key file other tests may have made
+        key_file_create(path=settings.POLICY_KEYS_FILE)
+
+
+@pytest.fixture
+def people(db, django_capture_on_commit_callbacks):
+    """30 people booked twice (photos 0.1 apart), two races, enrolled; returns their identity vectors."""
+    rng = np.random.default_rng(42)
+    identities = {}
+    for i in range(30):
+        centre = rng.standard_normal(DIM) * 0.05
+        first = booked(f"p{i}", centre + rng.standard_normal(DIM) * 0.006)
+        person = first.booking.person
+        person.race = "A" if i % 2 else "B"
+        person.save(update_fields=["race"])
+        booked(f"p{i}", centre + rng.standard_normal(DIM) * 0.006, person=person)
+        identities[person.pk] = centre
+    enroll(django_capture_on_commit_callbacks, chunk_size=16)
+    return identities
+
+
+@pytest.fixture
+def requester(db) -> User:
+    return User.objects.create_user("detective", password="x")
+
+
+@pytest.fixture
+def examiner(db) -> User:
+    user = User.objects.create_user("examiner", password="x")
+    user.groups.add(Group.objects.get_or_create(name="examiner")[0])
+    today = timezone.localdate()
+    ExaminerTraining.objects.create(
+        examiner=user,
+        course="FISWG facial comparison",
+        completed_on=today - timedelta(days=30),
+        valid_until=today + timedelta(days=335),
+    )
+    return user
+
+
+def submit(requester: User, descriptor: np.ndarray, **changes: object) -> MatchRequest:
+    fields: dict[str, object] = {
+        "requester": requester,
+        "recipient": POLICE,
+        "on_behalf_of": None,
+        "purpose": "investigation.violent-felony",
+        "case_number": "MPD-2026-00417",
+        "offense_statute": "943.32(1)(a)",
+        "narrative": NARRATIVE,
+        "probe": synthetic_probe_image(descriptor=descriptor),
+    }
+    fields.update(changes)
+    return match_request_submit(**fields)  # type: ignore[arg-type]
+
+
+def test_matching_is_refused_until_an_evaluation_passed(people, requester) -> None:
+    with pytest.raises(FaceMatchingError) as caught:
+        submit(requester, next(iter(people.values())))
+    assert caught.value.code == FaceMatchingErrorCode.NOT_EVALUATED
+    assert not MatchRequest.objects.exists()
+
+
+def test_evaluation_reports_per_group_and_gates_the_current_threshold(people, settings) -> None:
+    evaluation = matching_evaluate(replicates=100, holdout_share=0.3)
+    assert evaluation.passed
+    rows = {(r["attribute"], r["group"]): r for r in evaluation.report["rows"]}
+    assert {("race", "A"), ("race", "B")} <= set(rows)
+    assert rows["overall", "overall"]["fnir"] == 0.0
+    assert (
+        rows["overall", "overall"]["mated_searches"]
+        + rows["overall", "overall"]["nonmated_searches"]
+        == 30
+    )
+    settings.MATCH_THRESHOLD = 0.05  # every mate is now further than the floor: FNIR 1
+    strict = matching_evaluate(replicates=50)
+    assert not strict.passed
+
+
+def test_a_probe_returns_its_person_first_as_a_pseudonymous_lead(people, requester) -> None:
+    matching_evaluate(replicates=50)
+    person_id, centre = list(people.items())[7]
+    match = submit(requester, centre + 0.004)
+    assert match.status == MatchStatus.PENDING_REVIEW
+    assert match.label == LEAD_LABEL
+    assert match.snapshot is not None
+    assert match.model_id == "synthetic-pixels-v1"
+    candidates = list(match.candidates.order_by("rank"))
+    assert 1 <= len(candidates) <= 5
+    first = FaceTemplate.objects.get(pk=candidates[0].template_id)
+    assert first.person_id == person_id
+    assert all(c.distance < 0.6 for c in candidates)
+    shown = match_candidates_list(match_request_id=match.pk)
+    assert shown["label"] == LEAD_LABEL
+    assert [c["rank"] for c in shown["candidates"]] == list(range(1, len(candidates) + 1))
+    text = str(shown)
+    assert "booking" not in text  # pseudonyms only
+    assert "'p7'" not in text
+    audit = AuditEntry.objects.get(action="face_search")
+    assert audit.obligations["model_id"] == "synthetic-pixels-v1"
+    assert audit.obligations["snapshot"] == match.snapshot_id
+    assert audit.obligations["threshold"] == 0.6
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"narrative": "robbery"}, "DENY_NARRATIVE_TOO_SHORT"),
+        ({"case_number": ""}, "DENY_NO_CASE_NUMBER"),
+        ({"offense_statute": "943.50(1m)"}, "DENY_OFFENSE_NOT_ELIGIBLE"),
+        ({"mode": "watchlist"}, "DENY_SURVEILLANCE_MODE"),
+        ({"mode": "batch"}, "DENY_BATCH_NOT_PERMITTED"),
+    ],
+)
+def test_policy_denials_are_logged_and_never_searched(people, requester, change, code) -> None:
+    matching_evaluate(replicates=20)
+    match = submit(requester, next(iter(people.values())), **change)
+    assert match.status == MatchStatus.DENIED
+    assert code in {r["code"] for r in match.reasons}
+    assert match.snapshot is None
+    assert not match.candidates.exists()
+    assert AuditEntry.objects.get(action="face_search").effect == "deny"
+
+
+def test_an_unusable_probe_and_a_stranger_are_recorded_too(people, requester) -> None:
+    matching_evaluate(replicates=20)
+    blank = submit(requester, np.zeros(DIM))
+    assert blank.status == MatchStatus.PROBE_REJECTED
+    stranger = submit(requester, np.full(DIM, 0.3))
+    assert stranger.status == MatchStatus.NO_CANDIDATES
+    assert not stranger.candidates.exists()
+
+
+def test_examiner_review_rules(people, requester, examiner) -> None:
+    matching_evaluate(replicates=20)
+    match = submit(requester, list(people.values())[3] + 0.002)
+    pseudonym = match.candidates.get(rank=1).pseudonym
+    rationale = (
+        "Ear shape, nasal bridge and a scar over the left eyebrow correspond in both photos."
+    )
+
+    def refused(user: User, text: str, code: FaceMatchingErrorCode) -> None:
+        with pytest.raises(FaceMatchingError) as caught:
+            examiner_review_record(
+                match_request_id=match.pk,
+                examiner=user,
+                decision="confirmed",
+                candidate=pseudonym,
+                rationale=text,
+            )
+        assert caught.value.code == code
+
+    refused(requester, rationale, FaceMatchingErrorCode.NOT_AN_EXAMINER)
+    requester.groups.add(Group.objects.get_or_create(name="examiner")[0])
+    ExaminerTraining.objects.create(
+        examiner=requester,
+        course="c",
+        completed_on=timezone.localdate(),
+        valid_until=timezone.localdate(),
+    )
+    refused(requester, rationale, FaceMatchingErrorCode.REVIEWER_IS_REQUESTER)
+    refused(examiner, "looks alike", FaceMatchingErrorCode.RATIONALE_TOO_SHORT)
+    ExaminerTraining.objects.filter(examiner=examiner).update(
+        valid_until=timezone.localdate() - timedelta(days=1)
+    )
+    refused(examiner, rationale, FaceMatchingErrorCode.TRAINING_NOT_CURRENT)
+    ExaminerTraining.objects.filter(examiner=examiner).update(
+        valid_until=timezone.localdate() + timedelta(days=10)
+    )
+    review = examiner_review_record(
+        match_request_id=match.pk,
+        examiner=examiner,
+        decision="confirmed",
+        candidate=pseudonym,
+        rationale=rationale,
+    )
+    match.refresh_from_db()
+    assert match.status == MatchStatus.CONFIRMED
+    assert review.candidate is not None
+    assert review.candidate.status == CandidateStatus.CONFIRMED
+    assert set(match.candidates.exclude(rank=1).values_list("status", flat=True)) <= {
+        CandidateStatus.EXCLUDED
+    }
+    refused(examiner, rationale, FaceMatchingErrorCode.WRONG_STATE)  # already reviewed
+
+
+def test_discovery_bundle_holds_every_search_of_the_case(people, requester, examiner) -> None:
+    matching_evaluate(replicates=20)
+    centre = list(people.values())[5]
+    submit(requester, centre, narrative="short")
+    found = submit(requester, centre + 0.003)
+    examiner_review_record(
+        match_request_id=found.pk,
+        examiner=examiner,
+        decision="no_match",
+        rationale="Different ear lobes and hairline; none of the candidates is the person pictured.",
+    )
+    submit(requester, centre, case_number="OTHER-1")
+    bundle = match_discovery_bundle(case_number="MPD-2026-00417")
+    statuses = [s["status"] for s in bundle["searches"]]
+    assert statuses == [MatchStatus.DENIED, MatchStatus.NO_MATCH]
+    second = bundle["searches"][1]
+    assert second["algorithm"] == "synthetic-pixels-v1"
+    assert second["gallery_snapshot"]["faces"] == 60
+    assert len(second["candidates"]) >= 1
+    assert second["reviews"][0]["decision"] == "no_match"
+    assert bundle["label"] == LEAD_LABEL
+
+
+def test_a_removed_person_is_never_a_candidate_again(people, requester) -> None:
+    matching_evaluate(replicates=20)
+    person_id, centre = list(people.items())[9]
+    first = submit(requester, centre)
+    assert (
+        FaceTemplate.objects.get(pk=first.candidates.get(rank=1).template_id).person_id == person_id
+    )
+    gallery_remove_person(person_id=person_id, reason="expunged 2026CF9")
+    again = submit(requester, centre)
+    assert again.status == MatchStatus.NO_CANDIDATES
+
+
+def test_evaluate_matching_command_writes_the_table(people, tmp_path) -> None:
+    out = StringIO()
+    target = tmp_path / "table.csv"
+    call_command("evaluate_matching", "--replicates", "30", "--output", str(target), stdout=out)
+    assert "PASSED" in out.getvalue()
+    with target.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["group"] == "overall"
+    assert {"race", "sex", "age_band"} <= {r["attribute"] for r in rows}
+    assert MatchEvaluation.objects.count() == 1
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_sample_face_probe_finds_its_gallery_match_first_with_the_real_models(
+    settings, tmp_path, requester, django_capture_on_commit_callbacks
+) -> None:
+    """The ONNX pipeline end to end on public SAMPLE portraits (never a real mugshot)."""
+    from matching.services import face_models_build, sample_faces, sample_mated_variants
+
+    face_models_build(directory=tmp_path)
+    settings.FACE_MODEL_DIR = tmp_path
+    settings.FACE_EMBEDDER = "dlib"
+    for i, sample in enumerate(sample_faces(lfw_count=5)):
+        first = booked(f"sample{i}", np.zeros(DIM))  # a booking to hang the SAMPLE photos on
+        first.delete()
+        booking = first.booking
+        second = next(v for v in sample_mated_variants(sample=sample) if v.variant == "darker")
+        for photo in (sample, second):
+            mugshot_store(booking=booking, data=photo.png, synthetic=True)
+    run = enroll(django_capture_on_commit_callbacks, chunk_size=4)
+    assert run.enrolled >= 10
+    assert matching_evaluate(replicates=20, holdout_share=0.0).passed
+    target = sample_faces(lfw_count=5)[3]
+    probe = next(v for v in sample_mated_variants(sample=target) if v.variant == "brighter")
+    match = submit(requester, np.zeros(DIM), probe=probe.png)
+    assert match.status == MatchStatus.PENDING_REVIEW
+    best = FaceTemplate.objects.get(pk=match.candidates.get(rank=1).template_id)
+    assert best.person.last_name == "sample3"
+
+
+def test_only_a_confirmed_candidate_is_released_and_only_to_the_requester(
+    people, requester, examiner
+) -> None:
+    matching_evaluate(replicates=20)
+    person_id, centre = list(people.items())[11]
+    match = submit(requester, centre + 0.002)
+    with pytest.raises(FaceMatchingError) as early:
+        match_release(match_request_id=match.pk, requester=requester)
+    assert early.value.code == FaceMatchingErrorCode.WRONG_STATE
+    first = match.candidates.get(rank=1)
+    assert first.booking is not None
+    examiner_review_record(
+        match_request_id=match.pk,
+        examiner=examiner,
+        decision="confirmed",
+        candidate=first.pseudonym,
+        rationale="Same ear helix, same nasal profile and the same mole below the right eye.",
+    )
+    with pytest.raises(FaceMatchingError):
+        match_release(match_request_id=match.pk, requester=examiner)
+    release = match_release(match_request_id=match.pk, requester=requester)
+    assert release.status == "released"
+    assert [r["booking_number"] for r in release.records] == [first.booking.booking_number]
+    assert release.records[0]["person"]["last_name"] == "p11"
+    assert LEAD_LABEL in release.labels
+    match.refresh_from_db()
+    assert match.status == MatchStatus.RELEASED
+    assert match.release_id is not None
+    entry = AuditEntry.objects.get(pk=match.release_id)
+    assert entry.action == "release"
+    assert entry.booking_numbers == [first.booking.booking_number]
+    assert FaceTemplate.objects.get(pk=first.template_id).person_id == person_id
+
+
+def test_the_confirmed_candidate_is_released_on_the_documents_the_search_was_decided_on(
+    people, requester, examiner, monkeypatch
+) -> None:
+    from gateway.faces import services as face_matching
+
+    matching_evaluate(replicates=20)
+    subpoena = {"kind": "subpoena", "form": "", "signed_by_judge": False, "verified_by": []}
+    _, centre = list(people.items())[3]
+    match = submit(requester, centre + 0.002, documents=[subpoena])
+    match.refresh_from_db()
+    assert match.documents == [subpoena]
+    first = match.candidates.get(rank=1)
+    examiner_review_record(
+        match_request_id=match.pk,
+        examiner=examiner,
+        decision="confirmed",
+        candidate=first.pseudonym,
+        rationale="Same ear helix, same nasal profile and the same mole below the right eye.",
+    )
+    seen: list[dict[str, object]] = []
+    real = face_matching.release_records  # type: ignore[attr-defined]
+
+    def spy(**kwargs: object) -> object:
+        seen.append(kwargs["request"])  # type: ignore[arg-type]
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(face_matching, "release_records", spy)
+    match_release(match_request_id=match.pk, requester=requester)
+    assert [request["documents"] for request in seen] == [[subpoena]]
