@@ -13,6 +13,7 @@ class GatewayErrorCode(StrEnum):
     IMPORT_MAPPING_INVALID = "import_mapping_invalid"
     IMAGE_REJECTED = "image_rejected"
     XML_REFUSED = "xml_refused"
+    REVEAL_REFUSED = "reveal_refused"
 
 
 class GatewayError(Exception):

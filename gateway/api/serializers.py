@@ -50,9 +50,14 @@ class ReleaseRequestSerializer(serializers.Serializer[dict[str, Any]]):
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         # The request key is "fields" (docs/policies.md), which a class attribute cannot be named:
-        # Serializer.fields is DRF's own mapping of declared fields.
+        # Serializer.fields is DRF's own mapping of declared fields. Absent means "the agreement's
+        # allow-list" (as `policy explain` reads it), so there is no default; an empty list asks for
+        # nothing and is refused, rather than answered with empty records (issue 8.1).
         declared = super().get_fields()
         declared["fields"] = serializers.ListField(
-            child=serializers.CharField(max_length=80), required=False, default=list, max_length=200
+            child=serializers.CharField(max_length=80),
+            required=False,
+            allow_empty=False,
+            max_length=200,
         )
         return declared

@@ -184,8 +184,11 @@ class MatchRequest(models.Model):
         MatchEvaluation, null=True, blank=True, on_delete=models.PROTECT, related_name="searches"
     )
     label = models.CharField(max_length=100, blank=True)
-    release_id = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text="Audit entry of the release of the confirmed candidate."
+    release_id = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        help_text="Public id of the audit entry of the release",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

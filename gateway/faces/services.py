@@ -29,7 +29,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from gateway.audit.models import AuditEntry, ReleaseEffect
+from gateway.audit.models import AuditAction, ReleaseEffect
+from gateway.audit.services import audit_event_record
 from gateway.faces.gallery import (
     FaceMatchingError,
     FaceMatchingErrorCode,
@@ -216,21 +217,19 @@ def _decision(request: Mapping[str, Any]) -> tuple[str, list[dict[str, str]], st
 
 
 def _audit(
-    *, match: MatchRequest, actor: str, action: str, effect: str, extra: dict[str, Any]
+    *, match: MatchRequest, actor: str, action: AuditAction, effect: str, extra: dict[str, Any]
 ) -> None:
-    recipient = match.recipient or {}
-    entry = AuditEntry(
-        actor=actor,
+    audit_event_record(
         action=action,
-        recipient_type=str(recipient.get("type", "")),
-        recipient_name=str(recipient.get("name", "")),
-        recipient_ori=str(recipient.get("ori", "")),
+        actor=actor,
+        outcome=effect,
+        recipient=match.recipient or {},
         on_behalf_of=match.on_behalf_of,
         purpose=match.purpose,
         case_number=match.case_number,
-        effect=effect,
         reasons=match.reasons,
-        obligations={
+        subject_refs=[f"match_request#{match.pk}"],
+        detail={
             "match_request": match.pk,
             "model_id": match.model_id,
             "snapshot": match.snapshot_id,
@@ -241,9 +240,6 @@ def _audit(
         },
         policy_version=match.policy_version,
     )
-    # Empty JSON lists are legitimate here (nothing released); Django would call them blank.
-    entry.full_clean(exclude=["reasons", "excluded", "released_fields", "booking_numbers"])
-    entry.save()
 
 
 def match_request_submit(
@@ -373,7 +369,7 @@ def _store(
     _audit(
         match=match,
         actor=actor.get_username(),
-        action="face_search",
+        action=AuditAction.FACE_SEARCH,
         effect=effect,
         extra={"status": match.status, "candidates": len(candidates)},
     )
@@ -492,7 +488,7 @@ def examiner_review_record(
     _audit(
         match=match,
         actor=examiner.get_username(),
-        action="face_review",
+        action=AuditAction.FACE_REVIEW,
         effect=ReleaseEffect.REVIEW,
         extra={"decision": str(decision), "candidate": chosen.pseudonym if chosen else None},
     )

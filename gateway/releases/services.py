@@ -22,7 +22,10 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from gateway.audit.models import AuditEntry, ReleaseEffect
+from gateway.audit.models import AuditAction, AuditEntry, ReleaseEffect
+from gateway.audit.services import audit_event_record, subject_ref
+from gateway.exceptions import GatewayError, GatewayErrorCode
+from gateway.recipients.selectors import recipient_registered
 from gateway.records.selectors import field_tags_get
 from gateway.releases.selectors import booking_export
 from policies.exceptions import KeyStoreError, TokenRevealError
@@ -33,6 +36,7 @@ __all__ = [
     "MAX_BOOKINGS_PER_RELEASE",
     "Release",
     "ReleaseStatus",
+    "RevealRefusedError",
     "release_records",
     "release_token_reveal",
 ]
@@ -41,8 +45,6 @@ logger = logging.getLogger(__name__)
 
 # Above the largest max_records any shipped agreement allows; larger asks are denied unread.
 MAX_BOOKINGS_PER_RELEASE = 100_000
-_JSON_FIELDS_MAY_BE_EMPTY = ["on_behalf_of", "reasons", "obligations", "excluded"]
-_JSON_FIELDS_MAY_BE_EMPTY += ["released_fields", "booking_numbers"]
 
 
 class ReleaseStatus(StrEnum):
@@ -55,9 +57,13 @@ class ReleaseStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Release:
-    """The requester-facing answer of one release; ``release_id`` is the audit entry."""
+    """The requester-facing answer of one release.
 
-    release_id: int
+    ``release_id`` is the audit entry's opaque public id: random, so a recipient cannot read the county's
+    volume from the gaps between its own ids (issue 8.11).
+    """
+
+    release_id: str
     status: ReleaseStatus
     records: tuple[dict[str, Any], ...] = ()
     labels: tuple[str, ...] = ()
@@ -75,10 +81,6 @@ class Release:
         }
 
 
-def _clip(value: Any, length: int) -> str:
-    return str(value or "")[:length]
-
-
 def _keys() -> KeyStore | None:
     try:
         return key_store_get(path=Path(settings.POLICY_KEYS_FILE))
@@ -86,18 +88,25 @@ def _keys() -> KeyStore | None:
         return None  # decide() then denies any permit with DENY_KEY_MISSING
 
 
+def _proxy_registered(request: Mapping[str, Any]) -> bool:
+    """Whether the request's on_behalf_of party is itself a registered, active recipient.
+
+    Looked up here, never read from the request body: a proxy nobody registered goes to review.
+    """
+    behalf = request.get("on_behalf_of")
+    return isinstance(behalf, Mapping) and recipient_registered(party=behalf)
+
+
 def _decide(
     request: Mapping[str, Any], booking_numbers: Sequence[str], reviewer: str | None
-) -> tuple[Decision, int]:
-    """Export from the database and decide; also count the numbers no booking matched.
+) -> tuple[Decision, list[dict[str, Any]]]:
+    """Export from the database and decide; also return the export (for the audit's references).
 
     Inline ``records`` from the caller are never trusted: they are replaced by the export.
     """
     policy_request = dict(request)
     records = booking_export(booking_numbers=booking_numbers)
     policy_request["records"] = records
-    found = {record["booking_number"] for record in records}
-    not_found = len({n for n in booking_numbers if n} - found)
     decision = decide(
         request=policy_request,
         policy_set=policy_set_get(dirs=[Path(d) for d in settings.POLICY_DIRS]),
@@ -105,7 +114,7 @@ def _decide(
         reviewed_by=reviewer,
         field_tags=field_tags_get(),
     )
-    return decision, not_found
+    return decision, records
 
 
 def _reviewer(requested_by: str, reviewed_by: str | None) -> str | None:
@@ -116,37 +125,42 @@ def _reviewer(requested_by: str, reviewed_by: str | None) -> str | None:
     return reviewer
 
 
+def _subject_refs(numbers: Sequence[str]) -> list[str]:
+    """Every booking asked for, as a keyed hash (no number in clear; found or not looks the same)."""
+    return [subject_ref(kind="booking", value=n) for n in dict.fromkeys(numbers) if n]
+
+
 def _audit(
     *,
     request: Mapping[str, Any],
     booking_numbers: Sequence[str],
+    records: Sequence[Mapping[str, Any]],
     requested_by: str,
     effect: str,
     decision: Decision | None,
     released: Sequence[Mapping[str, Any]],
     extra_obligations: Mapping[str, Any],
     error_code: str = "",
-    not_found: int = 0,
 ) -> AuditEntry:
-    recipient = request.get("recipient") if isinstance(request, Mapping) else None
-    recipient = recipient if isinstance(recipient, Mapping) else {}
-    behalf = request.get("on_behalf_of") if isinstance(request, Mapping) else None
+    request = request if isinstance(request, Mapping) else {}
     excluded = dict(decision.excluded) if decision is not None else {}
+    found = {str(r.get("booking_number")) for r in records}
+    not_found = len({n for n in booking_numbers if n} - found)
     if not_found:
         excluded["not_found"] = not_found  # for compliance eyes only; requesters see not_available
-    entry = AuditEntry(
-        actor=_clip(requested_by, 150),
-        action="release",
-        # A malformed request still gets its audit row; "unknown" marks the missing recipient type.
-        recipient_type=_clip(recipient.get("type"), 30) or "unknown",
-        recipient_name=_clip(recipient.get("name"), 200),
-        recipient_ori=_clip(recipient.get("ori"), 20),
-        on_behalf_of=dict(behalf) if isinstance(behalf, Mapping) else None,
-        purpose=_clip(request.get("purpose") if isinstance(request, Mapping) else "", 100),
-        case_number=_clip(request.get("case_number") if isinstance(request, Mapping) else "", 60),
-        effect=effect,
+    return audit_event_record(
+        action=AuditAction.RELEASE,
+        actor=requested_by,
+        outcome=effect,
+        recipient=request.get("recipient")
+        if isinstance(request.get("recipient"), Mapping)
+        else None,
+        on_behalf_of=request.get("on_behalf_of"),
+        purpose=str(request.get("purpose") or ""),
+        case_number=str(request.get("case_number") or ""),
+        subject_refs=_subject_refs(booking_numbers),
         reasons=[r.as_dict() for r in decision.reasons] if decision is not None else [],
-        obligations={
+        detail={
             **(decision.obligations.as_dict() if decision is not None else {}),
             **extra_obligations,
         },
@@ -154,16 +168,12 @@ def _audit(
         requested_count=len(booking_numbers),
         released_count=len(released),
         released_fields=sorted(decision.obligations.fields) if released and decision else [],
-        booking_numbers=[str(n) for n in booking_numbers],
-        policy_version=_clip(decision.policy_version if decision is not None else "", 80),
-        error_code=_clip(error_code, 60),
+        policy_version=decision.policy_version if decision is not None else "",
+        error_code=error_code,
     )
-    entry.full_clean(exclude=_JSON_FIELDS_MAY_BE_EMPTY)
-    entry.save()
-    return entry
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def release_records(
     *,
     request: Mapping[str, Any],
@@ -178,18 +188,23 @@ def release_records(
     human review, or the keyword backstop flagged the request, ``reviewed_by`` must name someone
     other than ``requested_by`` or the answer is ``pending_review``. Any error while loading or
     deciding is a deny, audited with its error code.
+
+    Durable: this is the outermost transaction, so the audit entry is committed when the records are
+    handed back, and no caller's rollback can erase it afterwards (calling it inside a transaction
+    raises). If the audit entry cannot be written, the exception propagates and nothing is released.
     """
     if isinstance(booking_numbers, str):  # a bare string is one number, not a list of characters
         booking_numbers = [booking_numbers]
     numbers = [str(n) for n in booking_numbers][: MAX_BOOKINGS_PER_RELEASE + 1]
     reviewer = _reviewer(requested_by, reviewed_by)
     decision: Decision | None = None
-    error_code, not_found = "", 0
+    records: list[dict[str, Any]] = []
+    error_code = ""
     try:
         if len(numbers) > MAX_BOOKINGS_PER_RELEASE:
             raise ValueError(f"more than {MAX_BOOKINGS_PER_RELEASE} bookings in one release")
         with transaction.atomic():
-            decision, not_found = _decide(request, numbers, reviewer)
+            decision, records = _decide(request, numbers, reviewer)
     # Fail closed: the release path must answer (and audit) a deny rather than crash or leak.
     except Exception as exc:
         logger.exception("release failed; denying")
@@ -200,19 +215,22 @@ def release_records(
     if decision is not None and decision.effect is Effect.PERMIT:
         if decision.obligations.human_review_required and reviewer is None:
             effect, extra = str(ReleaseEffect.REVIEW), {"awaiting": "human_review"}
+        elif not any(decision.released):
+            # A permit whose transformed records are all empty hands out nothing: not a release.
+            effect, error_code = str(ReleaseEffect.DENY), "released_nothing"
         else:
             released = decision.released
             extra = {"reviewed_by": reviewer} if reviewer else {}
     entry = _audit(
         request=request,
         booking_numbers=numbers,
+        records=records,
         requested_by=requested_by,
         effect=effect,
         decision=decision,
         released=released,
         extra_obligations=extra,
         error_code=error_code,
-        not_found=not_found,
     )
     return _answer(entry=entry, effect=effect, released=released, decision=decision)
 
@@ -225,12 +243,12 @@ def _answer(
     decision: Decision | None,
 ) -> Release:
     if effect == ReleaseEffect.REVIEW:
-        return Release(release_id=entry.pk, status=ReleaseStatus.PENDING_REVIEW)
+        return Release(release_id=entry.public_id, status=ReleaseStatus.PENDING_REVIEW)
     if not released or decision is None:
         # Deny, nothing found and everything excluded must be indistinguishable (CJ-09).
-        return Release(release_id=entry.pk, status=ReleaseStatus.NOT_AVAILABLE)
+        return Release(release_id=entry.public_id, status=ReleaseStatus.NOT_AVAILABLE)
     return Release(
-        release_id=entry.pk,
+        release_id=entry.public_id,
         status=ReleaseStatus.RELEASED,
         records=released,
         labels=decision.obligations.labels,
@@ -239,36 +257,55 @@ def _answer(
     )
 
 
+class RevealRefusedError(GatewayError):
+    """A token reveal refused because the recipient or its purpose is no longer permitted."""
+
+    code = GatewayErrorCode.REVEAL_REFUSED
+
+
 def release_token_reveal(
     *,
     token: str,
-    recipient: Mapping[str, Any],
-    purpose: str,
+    request: Mapping[str, Any],
     field_path: str,
     approvers: Sequence[str],
     requested_by: str,
 ) -> str:
     """Reverse a deterministic-encryption token under two-person approval, audited either way.
 
-    The two approvers must be different people and neither may be the requester. Raises
-    ``TokenRevealError`` (or ``KeyStoreError``) when refused; the refusal is audited too, so this
-    function is deliberately not atomic (a rollback would erase the record of the refusal).
+    ``request`` is the reveal's own request (recipient, purpose, case, documents), decided again now:
+    a recipient suspended, an agreement ended or a purpose withdrawn since the token was issued gets no
+    reveal (issue 8.5). The two approvers must be different people and neither may be the requester.
+    Raises ``RevealRefusedError``, ``TokenRevealError`` or ``KeyStoreError`` when refused; the refusal
+    is audited too, so this function is deliberately not atomic (a rollback would erase the record of
+    the refusal).
     """
+    recipient = request.get("recipient")
+    recipient = dict(recipient) if isinstance(recipient, Mapping) else {}
+    purpose = str(request.get("purpose") or "")
     people = {a.strip().casefold() for a in approvers if a and a.strip()}
-    requester = requested_by.strip().casefold()
-    entry = AuditEntry(
-        actor=_clip(requested_by, 150),
-        action="token_reveal",
-        recipient_type=_clip(recipient.get("type"), 30) or "unknown",
-        recipient_name=_clip(recipient.get("name"), 200),
-        recipient_ori=_clip(recipient.get("ori"), 20),
-        purpose=_clip(purpose, 100),
-        effect=str(ReleaseEffect.DENY),
-        obligations={"field": field_path, "approvers": sorted(people)},
-    )
+    audit: dict[str, Any] = {
+        "action": AuditAction.TOKEN_REVEAL,
+        "actor": requested_by,
+        "recipient": recipient,
+        "on_behalf_of": request.get("on_behalf_of"),
+        "purpose": purpose,
+        "case_number": str(request.get("case_number") or ""),
+    }
+    decision: Decision | None = None
     try:
-        if requester in people:
+        if requested_by.strip().casefold() in people:
             raise TokenRevealError("the requester cannot approve their own reveal")
+        if not recipient_registered(party=recipient):
+            raise RevealRefusedError("the recipient is not a registered, active recipient")
+        decision = decide(
+            request={**request, "records": []},
+            policy_set=policy_set_get(dirs=[Path(d) for d in settings.POLICY_DIRS]),
+            keys=_keys(),
+            field_tags=field_tags_get(),
+        )
+        if decision.effect is not Effect.PERMIT:
+            raise RevealRefusedError("the policy no longer permits this recipient and purpose")
         value = token_reveal(
             token=token,
             recipient=recipient,
@@ -277,12 +314,20 @@ def release_token_reveal(
             approvers=list(approvers),
             keys=key_store_get(path=Path(settings.POLICY_KEYS_FILE)),
         )
-    except (TokenRevealError, KeyStoreError) as exc:
-        entry.error_code = str(exc.code)
-        entry.full_clean(exclude=_JSON_FIELDS_MAY_BE_EMPTY)
-        entry.save()
+    except (TokenRevealError, KeyStoreError, RevealRefusedError) as exc:
+        audit_event_record(
+            **audit,
+            outcome=ReleaseEffect.DENY,
+            reasons=[r.as_dict() for r in decision.reasons] if decision is not None else [],
+            detail={"field": field_path, "approvers": sorted(people)},
+            policy_version=decision.policy_version if decision is not None else "",
+            error_code=str(exc.code),
+        )
         raise
-    entry.effect = str(ReleaseEffect.PERMIT)
-    entry.full_clean(exclude=_JSON_FIELDS_MAY_BE_EMPTY)
-    entry.save()
+    audit_event_record(
+        **audit,
+        outcome=ReleaseEffect.PERMIT,
+        detail={"field": field_path, "approvers": sorted(people)},
+        policy_version=decision.policy_version,
+    )
     return value

@@ -95,7 +95,7 @@ def test_vendor_gets_minimized_records_and_the_release_is_audited(bookings: None
     released = body["records"][0]
     assert "ssn" not in released.get("person", {})
     assert released.get("booking_number") != "B1"  # pseudonymized for the vendor
-    entry = AuditEntry.objects.get(pk=body["release_id"])
+    entry = AuditEntry.objects.get(public_id=body["release_id"])
     assert (entry.recipient_type, entry.effect, entry.actor) == ("vendor", "permit", "u-vendor")
 
 
@@ -192,3 +192,35 @@ def test_not_available_answers_take_the_same_time_whatever_the_reason(
         answered[number] = (response.status_code, round(clock.now - arrived, 9))
     assert answered == {"B2": (404, 0.25), "B9": (404, 0.25), "B1": (200, 0.03)}
     assert len(clock.slept) == 2
+
+
+# --- Issue 8.1: absent `fields` means the agreement's allow-list; an empty list is refused.
+
+
+def test_a_request_without_fields_gets_the_agreement_allow_list(bookings: None) -> None:
+    response = _client("vendor").post("/api/releases/", VENDOR_BODY, format="json")
+    assert response.status_code == 200, response.json()
+    [record] = response.json()["records"]
+    assert record  # not {}: the vendor agreement's allow-list, as `policy explain` reads it
+    entry = AuditEntry.objects.get()
+    assert entry.released_fields  # and the audit counts real fields, not []
+
+
+def test_an_explicitly_empty_field_list_is_a_400_and_releases_nothing(bookings: None) -> None:
+    response = _client("vendor").post(
+        "/api/releases/", {**VENDOR_BODY, "fields": []}, format="json"
+    )
+    assert response.status_code == 400
+    assert "fields" in response.json()["extra"]["fields"]
+    assert not AuditEntry.objects.exists()
+
+
+def test_release_ids_are_opaque_not_a_counter(bookings: None) -> None:
+    client = _client("vendor")
+    ids = [
+        client.post("/api/releases/", VENDOR_BODY, format="json").json()["release_id"]
+        for _ in range(3)
+    ]
+    assert len(set(ids)) == 3
+    assert not any(i.isdigit() for i in ids)
+    assert all(str(e.pk) not in ids for e in AuditEntry.objects.all())

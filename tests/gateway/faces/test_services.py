@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.utils import timezone
 
+from gateway.audit.services import subject_ref
 from gateway.faces.gallery import (
     FaceMatchingError,
     FaceMatchingErrorCode,
@@ -340,9 +341,9 @@ def test_only_a_confirmed_candidate_is_released_and_only_to_the_requester(
     match.refresh_from_db()
     assert match.status == MatchStatus.RELEASED
     assert match.release_id is not None
-    entry = AuditEntry.objects.get(pk=match.release_id)
+    entry = AuditEntry.objects.get(public_id=match.release_id)
     assert entry.action == "release"
-    assert entry.booking_numbers == [first.booking.booking_number]
+    assert entry.subject_refs == [subject_ref(kind="booking", value=first.booking.booking_number)]
     assert FaceTemplate.objects.get(pk=first.template_id).person_id == person_id
 
 

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 
-from gateway.models import AuditEntry, Booking, Charge, FieldSensitivity, Person
+from gateway.audit.services import case_ref, subject_ref
+from gateway.models import AuditEntry, Booking, Charge, FieldSensitivity, Person, RecipientAccount
 from gateway.releases import services as releases
 from gateway.releases.selectors import booking_export
-from gateway.releases.services import ReleaseStatus, release_records, release_token_reveal
+from gateway.releases.services import (
+    ReleaseStatus,
+    RevealRefusedError,
+    release_records,
+    release_token_reveal,
+)
 from policies.examples import EXAMPLE_POLICE_REQUEST
 from policies.exceptions import PolicyErrorCode, TokenRevealError
 from policies.services import key_file_create
@@ -148,12 +156,12 @@ def test_permitted_release_is_transformed_and_audited(bookings) -> None:
     assert "status" not in record
     assert record["person"]["address"] == "[REDACTED]"
     assert "INVESTIGATIVE LEAD ONLY – NOT PROBABLE CAUSE" in result.labels
-    entry = AuditEntry.objects.get(pk=result.release_id)
+    entry = AuditEntry.objects.get(public_id=result.release_id)
     assert entry.effect == "permit"
     assert entry.actor == "det.smith"
     assert entry.recipient_type == "local_le"
     assert entry.purpose == "investigation.violent-felony"
-    assert entry.case_number == "MPD-2026-00417"
+    assert entry.case_ref == case_ref("MPD-2026-00417")
     assert entry.requested_count == 1
     assert entry.released_count == 1
     assert "person.ssn" not in entry.released_fields
@@ -205,11 +213,11 @@ def test_protected_and_missing_bookings_look_the_same(bookings) -> None:
     assert all(a.status is ReleaseStatus.NOT_AVAILABLE for a in answers.values())
     assert len({repr(shape) for shape in shapes.values()}) == 1
     # The audit log keeps the true reasons.
-    sealed = AuditEntry.objects.get(pk=answers["sealed"].release_id)
+    sealed = AuditEntry.objects.get(public_id=answers["sealed"].release_id)
     assert sealed.excluded == {"sealed": 1}
-    missing = AuditEntry.objects.get(pk=answers["missing"].release_id)
+    missing = AuditEntry.objects.get(public_id=answers["missing"].release_id)
     assert missing.excluded == {"not_found": 1}
-    assert AuditEntry.objects.get(pk=answers["denied"].release_id).effect == "deny"
+    assert AuditEntry.objects.get(public_id=answers["denied"].release_id).effect == "deny"
 
 
 def test_mixed_request_releases_only_the_public_booking(bookings) -> None:
@@ -218,9 +226,12 @@ def test_mixed_request_releases_only_the_public_booking(bookings) -> None:
         request=POLICE, booking_numbers=numbers, requested_by="det", reviewed_by="clerk"
     )
     assert [r["booking_number"] for r in result.records] == ["B1", "B6"]
-    entry = AuditEntry.objects.get(pk=result.release_id)
+    entry = AuditEntry.objects.get(public_id=result.release_id)
     assert entry.excluded == {"sealed": 1, "juvenile": 1, "expunged": 1, "removed": 1}
-    assert entry.booking_numbers == numbers
+    assert entry.subject_refs == [subject_ref(kind="booking", value=n) for n in numbers]
+    # No booking number is kept in clear anywhere in the entry (issue 8: one audit writer).
+    stored = json.dumps(AuditEntry.objects.filter(pk=entry.pk).values().get(), default=str)
+    assert not any(number in stored for number in numbers)
 
 
 def test_immigration_request_is_denied_and_audited(bookings) -> None:
@@ -231,7 +242,7 @@ def test_immigration_request_is_denied_and_audited(bookings) -> None:
     }
     result = release_records(request=request, booking_numbers=["B1"], requested_by="x")
     assert result.status is ReleaseStatus.NOT_AVAILABLE
-    entry = AuditEntry.objects.get(pk=result.release_id)
+    entry = AuditEntry.objects.get(public_id=result.release_id)
     assert entry.effect == "deny"
     assert {r["code"] for r in entry.reasons} >= {
         "DENY_ADMINISTRATIVE_WARRANT",
@@ -248,7 +259,7 @@ def test_human_review_obligation_needs_a_second_person(bookings) -> None:
     assert alone.status is ReleaseStatus.PENDING_REVIEW
     assert self_reviewed.status is ReleaseStatus.PENDING_REVIEW
     assert alone.records == ()
-    assert AuditEntry.objects.get(pk=alone.release_id).effect == "review"
+    assert AuditEntry.objects.get(public_id=alone.release_id).effect == "review"
 
 
 def test_keyword_flag_needs_a_reviewer_other_than_the_requester(bookings) -> None:
@@ -257,14 +268,14 @@ def test_keyword_flag_needs_a_reviewer_other_than_the_requester(bookings) -> Non
         request=flagged, booking_numbers=["B1"], requested_by="det", reviewed_by="det"
     )
     assert pending.status is ReleaseStatus.PENDING_REVIEW
-    assert AuditEntry.objects.get(pk=pending.release_id).reasons[0]["flags"] == [
+    assert AuditEntry.objects.get(public_id=pending.release_id).reasons[0]["flags"] == [
         "immigration_keyword"
     ]
     cleared = release_records(
         request=flagged, booking_numbers=["B1"], requested_by="det", reviewed_by="compliance"
     )
     assert cleared.status is ReleaseStatus.RELEASED
-    entry = AuditEntry.objects.get(pk=cleared.release_id)
+    entry = AuditEntry.objects.get(public_id=cleared.release_id)
     assert entry.obligations["reviewed_by"] == "compliance"
     assert [r["code"] for r in entry.reasons] == ["REVIEW_IMMIGRATION_KEYWORD", "PERMIT_AGREEMENT"]
 
@@ -278,7 +289,7 @@ def test_vendor_gets_pseudonyms_and_no_non_conviction_records(bookings) -> None:
     assert "last_name" not in record["person"]
     again = release_records(request=VENDOR, booking_numbers=["B1"], requested_by="liaison")
     assert again.records[0]["booking_number"] == record["booking_number"]
-    entry = AuditEntry.objects.get(pk=result.release_id)
+    entry = AuditEntry.objects.get(public_id=result.release_id)
     assert entry.excluded == {"non_conviction": 1}
 
 
@@ -291,7 +302,7 @@ def test_any_exception_denies_and_is_audited(bookings, monkeypatch) -> None:
         request=POLICE, booking_numbers=["B1"], requested_by="det", reviewed_by="clerk"
     )
     assert result.status is ReleaseStatus.NOT_AVAILABLE
-    entry = AuditEntry.objects.get(pk=result.release_id)
+    entry = AuditEntry.objects.get(public_id=result.release_id)
     assert entry.effect == "deny"
     assert entry.error_code == "RuntimeError"
 
@@ -302,7 +313,7 @@ def test_missing_key_file_denies(bookings, settings, tmp_path: Path) -> None:
         request=POLICE, booking_numbers=["B1"], requested_by="det", reviewed_by="clerk"
     )
     assert result.status is ReleaseStatus.NOT_AVAILABLE
-    entry = AuditEntry.objects.get(pk=result.release_id)
+    entry = AuditEntry.objects.get(public_id=result.release_id)
     assert entry.reasons[0]["code"] == "DENY_KEY_MISSING"
 
 
@@ -312,7 +323,10 @@ def test_invalid_policies_deny(bookings, policy_settings: Path) -> None:
         request=POLICE, booking_numbers=["B1"], requested_by="det", reviewed_by="clerk"
     )
     assert result.status is ReleaseStatus.NOT_AVAILABLE
-    assert AuditEntry.objects.get(pk=result.release_id).reasons[0]["code"] == "DENY_POLICY_INVALID"
+    assert (
+        AuditEntry.objects.get(public_id=result.release_id).reasons[0]["code"]
+        == "DENY_POLICY_INVALID"
+    )
 
 
 def test_malformed_request_is_denied_not_crashed(bookings) -> None:
@@ -320,13 +334,13 @@ def test_malformed_request_is_denied_not_crashed(bookings) -> None:
         request={"recipient": "nope"}, booking_numbers=["B1"], requested_by="x"
     )
     assert result.status is ReleaseStatus.NOT_AVAILABLE
-    assert AuditEntry.objects.get(pk=result.release_id).effect == "deny"
+    assert AuditEntry.objects.get(public_id=result.release_id).effect == "deny"
 
 
 def test_too_many_bookings_are_denied_unread(monkeypatch) -> None:
     monkeypatch.setattr(releases, "MAX_BOOKINGS_PER_RELEASE", 3)
     result = release_records(request=POLICE, booking_numbers=["a", "b", "c", "d"], requested_by="x")
-    entry = AuditEntry.objects.get(pk=result.release_id)
+    entry = AuditEntry.objects.get(public_id=result.release_id)
     assert entry.error_code == "ValueError"
     assert result.status is ReleaseStatus.NOT_AVAILABLE
 
@@ -346,10 +360,10 @@ def test_encrypted_token_reveal_needs_two_other_people(bookings) -> None:
     result = release_records(request=court, booking_numbers=["B1"], requested_by="clerk.court")
     token = result.records[0]["person"]["ssn"]
     assert token.startswith("enc:k1:")
+    account = _court_account(court["recipient"])
     args = {
         "token": token,
-        "recipient": court["recipient"],
-        "purpose": "court.proceedings",
+        "request": court,
         "field_path": "person.ssn",
         "requested_by": "analyst",
     }
@@ -361,6 +375,47 @@ def test_encrypted_token_reveal_needs_two_other_people(bookings) -> None:
     assert release_token_reveal(approvers=["boss", "auditor"], **args) == "123-45-6789"
     reveals = AuditEntry.objects.filter(action="token_reveal").order_by("id")
     assert [e.effect for e in reveals] == ["deny", "deny", "permit"]
+    # Issue 8.5: a reveal decides again, so a recipient suspended since the token was issued gets none.
+    account.active = False
+    account.save()
+    with pytest.raises(RevealRefusedError):
+        release_token_reveal(approvers=["boss", "auditor"], **args)
+    assert AuditEntry.objects.filter(action="token_reveal").latest("id").error_code == (
+        "reveal_refused"
+    )
+
+
+def _court_account(recipient: Any) -> RecipientAccount:
+    user = User.objects.create_user(username="court.api")
+    return RecipientAccount.objects.create(
+        user=user, recipient_type=recipient["type"], name=recipient["name"], ori=recipient["ori"]
+    )
+
+
+def test_a_reveal_whose_purpose_the_policy_no_longer_permits_is_refused(policy_settings) -> None:
+    court = {
+        "recipient": {
+            "type": "court",
+            "name": "Milwaukee County Circuit Court",
+            "ori": "WI040013J",
+        },
+        "on_behalf_of": None,
+        "purpose": "vendor.algorithm-testing",  # not a purpose the court agreement names
+        "case_number": "2026CF001234",
+        "mode": "single",
+    }
+    _court_account(court["recipient"])
+    with pytest.raises(RevealRefusedError):
+        release_token_reveal(
+            token="enc:k1:AAAA",
+            request=court,
+            field_path="person.ssn",
+            approvers=["boss", "auditor"],
+            requested_by="analyst",
+        )
+    entry = AuditEntry.objects.get(action="token_reveal")
+    assert (entry.effect, entry.error_code) == ("deny", "reveal_refused")
+    assert entry.reasons  # the policy's reasons are kept for compliance
 
 
 # --- Field sensitivity tags drive the decision (issue 2: "policies will be written against the tags").
@@ -409,7 +464,10 @@ def test_a_county_tag_takes_a_field_out_of_an_immigration_involved_release(
     after = release_records(request=DHS, booking_numbers=["B1"], requested_by="clerk")
     assert after.status is ReleaseStatus.RELEASED
     assert "bond_amount" not in after.records[0]["charges"][0]
-    assert "charges.bond_amount" not in AuditEntry.objects.get(pk=after.release_id).released_fields
+    assert (
+        "charges.bond_amount"
+        not in AuditEntry.objects.get(public_id=after.release_id).released_fields
+    )
     # The tag is about immigration: a court, not involved in it, still gets the bond.
     court = release_records(request=COURT, booking_numbers=["B1"], requested_by="clerk")
     assert court.records[0]["charges"][0]["bond_amount"] == "5000.00"
@@ -447,7 +505,7 @@ def test_vendor_template_leaves_protected_traits_out_until_the_county_untags_the
     assert "race" not in person
     assert "sex" not in person
     assert person["date_of_birth"] == "1990"
-    entry = AuditEntry.objects.get(pk=result.release_id)
+    entry = AuditEntry.objects.get(public_id=result.release_id)
     assert not {"person.race", "person.sex"} & set(entry.released_fields)
     # The county decides race may go (the allow-list names it): only then does it leave.
     _tag("person.race", remove="protected_trait")
@@ -462,4 +520,17 @@ def test_unreadable_tags_deny_and_are_audited(bookings) -> None:
         request=POLICE, booking_numbers=["B1"], requested_by="det", reviewed_by="clerk"
     )
     assert result.status is ReleaseStatus.NOT_AVAILABLE
-    assert AuditEntry.objects.get(pk=result.release_id).error_code == "ValueError"
+    assert AuditEntry.objects.get(public_id=result.release_id).error_code == "ValueError"
+
+
+def test_a_permit_whose_records_are_all_empty_is_not_a_release(bookings) -> None:
+    # Issue 8.1: asking only for fields the agreement withholds leaves empty records; nothing leaves.
+    request = {**POLICE, "fields": ["person.ssn"]}
+    result = release_records(
+        request=request, booking_numbers=["B1"], requested_by="det", reviewed_by="clerk"
+    )
+    assert result.status is ReleaseStatus.NOT_AVAILABLE
+    assert result.records == ()
+    entry = AuditEntry.objects.get(public_id=result.release_id)
+    assert (entry.effect, entry.released_count, entry.released_fields) == ("deny", 0, [])
+    assert entry.error_code == "released_nothing"
