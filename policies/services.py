@@ -21,11 +21,13 @@ from policies.keys import KeyStore, key_file_create, key_file_rotate, key_store_
 from policies.loader import TEST_SUFFIXES, policy_files, policy_set_load
 from policies.model import PolicySet
 from policies.reasons import reason
+from policies.records import ADULT_AGE, record_exclusion
 from policies.rules import evaluate
 from policies.transforms import token_decrypt
 from policies.types import Decision, Effect, Obligations, ReasonCode
 
 __all__ = [
+    "ADULT_AGE",
     "KeyStore",
     "PolicyTestResult",
     "decide",
@@ -36,6 +38,7 @@ __all__ = [
     "policy_set_get",
     "policy_set_load",
     "policy_tests_run",
+    "record_exclusion",
     "token_reveal",
 ]
 

@@ -16,7 +16,6 @@ import io
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -24,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from PIL import Image
 
@@ -38,7 +37,8 @@ from gateway.faces.models import (
     GallerySnapshot,
 )
 from gateway.faces.tasks import gallery_enroll_chunk_task
-from gateway.records.models import Booking, Disposition, Mugshot, Pose
+from gateway.records.models import Mugshot, Pose
+from gateway.records.selectors import bookings_usable
 from matching.exceptions import MatchingError
 from matching.services import GalleryIndex, SearchResult
 
@@ -65,7 +65,6 @@ __all__ = [
 DESCRIPTOR_LENGTH = 128
 SYNTHETIC = "synthetic"
 DLIB = "dlib"
-ADULT_AGE = 18
 
 
 class FaceMatchingErrorCode(StrEnum):
@@ -197,24 +196,12 @@ def descriptor_from_bytes(data: bytes | memoryview | None) -> npt.NDArray[np.flo
 
 
 def mugshots_eligible() -> QuerySet[Mugshot]:
-    """Mugshots a gallery may hold: adult, not sealed, expunged or removed, frontal or unknown pose,
-    and (unless ``GALLERY_INCLUDE_NON_CONVICTION``) a conviction or a pending case under a year old.
+    """Mugshots a gallery may hold: their booking passes the one eligibility rule
+    (``bookings_usable``, with ``GALLERY_INCLUDE_NON_CONVICTION``), and the pose is frontal or unknown.
     """
-    bookings = Booking.objects.filter(
-        juvenile=False,
-        sealed_on__isnull=True,
-        sealed_order="",
-        expunged_on__isnull=True,
-        expunged_order="",
-        removed_on__isnull=True,
-        removal_order="",
-    ).exclude(person__age__lt=ADULT_AGE)
-    if not getattr(settings, "GALLERY_INCLUDE_NON_CONVICTION", False):
-        year_ago = timezone.now() - timedelta(days=365)
-        bookings = bookings.filter(
-            Q(charges__disposition=Disposition.CONVICTED)
-            | Q(charges__disposition=Disposition.PENDING, booked_at__gte=year_ago)
-        )
+    bookings = bookings_usable(
+        include_non_conviction=bool(getattr(settings, "GALLERY_INCLUDE_NON_CONVICTION", False))
+    )
     return Mugshot.objects.filter(
         booking__in=bookings.values("pk"),
         pose__in=[Pose.FRONTAL, Pose.UNKNOWN],
