@@ -9,6 +9,7 @@ year) and checks that the database and the engine give the same answer for each.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import transaction
@@ -63,7 +64,9 @@ def test_a_person_born_in_2010_without_age_is_out_of_the_gallery_too() -> None:
 _BOOKED = st.one_of(
     st.none(),
     st.datetimes(
-        min_value=datetime(2024, 1, 1), max_value=datetime(2026, 12, 31), timezones=st.just(UTC)
+        min_value=datetime(2024, 1, 1),  # noqa: DTZ001  (hypothesis takes naive bounds)
+        max_value=datetime(2026, 12, 31),  # noqa: DTZ001
+        timezones=st.just(UTC),
     ),
 )
 _FLAGS = st.fixed_dictionaries(
@@ -80,7 +83,7 @@ _DISPOSITIONS = st.lists(
 
 
 @st.composite
-def _people(draw: st.DrawFn) -> dict[str, object]:
+def _people(draw: st.DrawFn) -> dict[str, Any]:
     booked = draw(_BOOKED)
     # Birthdays clustered around the 17th birthday at booking, where the two rules used to disagree.
     anchor = (booked or NOW).date()
@@ -109,19 +112,19 @@ def _people(draw: st.DrawFn) -> dict[str, object]:
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 def test_the_gallery_query_and_the_policy_agree_on_every_booking(
-    people: list[dict[str, object]],
+    people: list[dict[str, Any]],
 ) -> None:
     with transaction.atomic():
         numbers = []
         for index, person in enumerate(people):
             booking = _booking(
                 key=str(index),
-                born=person["born"],  # type: ignore[arg-type]
-                age=person["age"],  # type: ignore[arg-type]
-                booked=person["booked"],  # type: ignore[arg-type]
-                **person["flags"],  # type: ignore[arg-type]
+                born=person["born"],
+                age=person["age"],
+                booked=person["booked"],
+                **person["flags"],
             )
-            for sequence, disposition in enumerate(person["dispositions"], start=1):  # type: ignore[arg-type]
+            for sequence, disposition in enumerate(person["dispositions"], start=1):
                 Charge.objects.create(booking=booking, sequence=sequence, disposition=disposition)
             numbers.append(booking.booking_number)
         for include in (False, True):
