@@ -31,6 +31,13 @@ from django.utils import timezone
 
 from gateway.audit.models import AuditAction, ReleaseEffect
 from gateway.audit.services import audit_event_record
+from gateway.exceptions import NotFoundError
+from gateway.faces.access import (
+    MatchAccess,
+    access_match_request_by_id,
+    examiner_is_current,
+    user_has_role,
+)
 from gateway.faces.gallery import (
     FaceMatchingError,
     FaceMatchingErrorCode,
@@ -43,7 +50,6 @@ from gateway.faces.gallery import (
 from gateway.faces.models import (
     CandidateStatus,
     ExaminerReview,
-    ExaminerTraining,
     FaceTemplate,
     GallerySnapshot,
     MatchCandidate,
@@ -52,6 +58,7 @@ from gateway.faces.models import (
     MatchStatus,
     ReviewDecision,
 )
+from gateway.recipients.roles import Role
 from gateway.records.models import Person
 from gateway.releases.services import Release, ReleaseStatus, release_records
 from matching.exceptions import MatchingError
@@ -72,7 +79,6 @@ __all__ = [
 ]
 
 LEAD_LABEL = "INVESTIGATIVE LEAD ONLY – NOT PROBABLE CAUSE"
-EXAMINER_GROUP = "examiner"
 MIN_LIST, MAX_LIST = 5, 20
 
 
@@ -376,12 +382,31 @@ def _store(
     return match
 
 
-def match_candidates_list(*, match_request_id: int) -> dict[str, Any]:
-    """The candidate list as a requester or examiner sees it: pseudonyms, ranks, scores, context.
+def match_candidates_list(*, user: User, match_request_id: int) -> dict[str, Any]:
+    """The candidate list as an examiner or compliance sees it: pseudonyms, ranks, scores, context.
 
-    No identity and no booking data: those leave only through the release path after review.
+    Never the requester's (FR-02: the list goes to a trained examiner, not to whoever asked). No identity
+    and no booking data: those leave only through the release path after review. Every read, and every
+    refused read, is audited.
     """
-    match = MatchRequest.objects.get(pk=match_request_id)
+    try:
+        match = _access_either(
+            user=user,
+            match_request_id=match_request_id,
+            reasons=(MatchAccess.EXAMINER, MatchAccess.OVERSIGHT),
+        )
+    except NotFoundError:
+        _audit_refused_read(
+            user=user, action=AuditAction.FACE_CANDIDATES_VIEW, ref=match_request_id
+        )
+        raise
+    _audit(
+        match=match,
+        actor=user.get_username(),
+        action=AuditAction.FACE_CANDIDATES_VIEW,
+        effect=ReleaseEffect.PERMIT,
+        extra={"candidates": match.candidates.count()},
+    )
     return {
         "match_request": match.pk,
         "label": match.label,
@@ -407,31 +432,54 @@ def match_candidates_list(*, match_request_id: int) -> dict[str, Any]:
     }
 
 
+def _access_either(
+    *, user: User, match_request_id: int, reasons: Sequence[MatchAccess], for_update: bool = False
+) -> MatchRequest:
+    for reason in reasons[:-1]:
+        try:
+            return access_match_request_by_id(
+                user=user, match_request_id=match_request_id, reason=reason, for_update=for_update
+            )
+        except NotFoundError:
+            continue
+    return access_match_request_by_id(
+        user=user, match_request_id=match_request_id, reason=reasons[-1], for_update=for_update
+    )
+
+
+def _audit_refused_read(*, user: Any, action: AuditAction, ref: Any) -> None:
+    """A refused read is audited like a granted one, without saying whether the object exists."""
+    audit_event_record(
+        action=action,
+        actor=user.get_username() if getattr(user, "is_authenticated", False) else "anonymous",
+        outcome=ReleaseEffect.DENY,
+        detail={"asked_for": str(ref)[:80]},
+        error_code="not_found",
+    )
+
+
 # -------------------------------------------------------------------------------------------- review
 
 
-def _training_current(examiner: User) -> bool:
-    today = timezone.localdate()
-    return ExaminerTraining.objects.filter(
-        examiner=examiner, completed_on__lte=today, valid_until__gte=today
-    ).exists()
+def _examiner_check(*, examiner: Any) -> None:
+    """FR-02, FR-09: only a face examiner with current training may review."""
+    if not user_has_role(user=examiner, role=Role.EXAMINER):
+        raise FaceMatchingError(
+            "only a face examiner may review", code=FaceMatchingErrorCode.NOT_AN_EXAMINER
+        )
+    if not examiner_is_current(user=examiner):
+        raise FaceMatchingError(
+            "the examiner's training is not current",
+            code=FaceMatchingErrorCode.TRAINING_NOT_CURRENT,
+        )
 
 
 def _review_check(*, match: MatchRequest, examiner: Any, rationale: str) -> None:
-    """FR-02: an examiner, currently trained, not the requester, with a written rationale."""
+    """FR-02: the list awaits review, the examiner is not the requester, the rationale is written."""
     if match.status != MatchStatus.PENDING_REVIEW:
         raise FaceMatchingError(
             f"request is {match.status}, not awaiting review",
             code=FaceMatchingErrorCode.WRONG_STATE,
-        )
-    if not examiner.groups.filter(name=EXAMINER_GROUP).exists():
-        raise FaceMatchingError(
-            "only a face examiner may review", code=FaceMatchingErrorCode.NOT_AN_EXAMINER
-        )
-    if not _training_current(examiner):
-        raise FaceMatchingError(
-            "the examiner's training is not current",
-            code=FaceMatchingErrorCode.TRAINING_NOT_CURRENT,
         )
     if examiner.pk == match.requester_id:
         raise FaceMatchingError(
@@ -458,7 +506,13 @@ def examiner_review_record(
     ``confirmed`` names one ``candidate`` pseudonym; the others are marked excluded. ``no_match`` and
     ``inconclusive`` close the request with nothing to release.
     """
-    match = MatchRequest.objects.select_for_update().get(pk=match_request_id)
+    _examiner_check(examiner=examiner)  # about the user alone, so it reveals nothing about the id
+    match = _access_either(
+        user=examiner,
+        match_request_id=match_request_id,
+        reasons=(MatchAccess.EXAMINER, MatchAccess.REQUESTER),  # their own: refused below, by name
+        for_update=True,
+    )
     _review_check(match=match, examiner=examiner, rationale=rationale)
     decision = ReviewDecision(decision)
     chosen = None
@@ -506,11 +560,9 @@ def match_release(*, match_request_id: int, requester: User) -> Release:
     booking loaded from the database, applies the agreement's field rules and audits it. The examiner
     is the second person the agreement's human-review obligation asks for.
     """
-    match = MatchRequest.objects.select_related("requester").get(pk=match_request_id)
-    if match.requester_id != requester.pk:
-        raise FaceMatchingError(
-            "only the requester may receive this result", code=FaceMatchingErrorCode.WRONG_STATE
-        )
+    match = access_match_request_by_id(
+        user=requester, match_request_id=match_request_id, reason=MatchAccess.REQUESTER
+    )
     if match.status not in (MatchStatus.CONFIRMED, MatchStatus.RELEASED):
         raise FaceMatchingError(
             f"request is {match.status}; nothing confirmed to release",
@@ -544,15 +596,20 @@ def match_release(*, match_request_id: int, requester: User) -> Release:
 # ----------------------------------------------------------------------------------------- disclosure
 
 
-def match_discovery_bundle(*, case_number: str) -> dict[str, Any]:
-    """Everything FR-07 asks to disclose for a case, rebuilt from the logs.
+def match_discovery_bundle(*, user: User, case_number: str) -> dict[str, Any]:
+    """Everything FR-07 asks to disclose for a case, rebuilt from the logs; audited, read or refused.
 
     System and algorithm version, gallery snapshot, probe hash, the full candidate list with ranks and
     scores, reviewer decisions and rationales, and the searches that were denied or found nothing.
-    Candidates appear by pseudonym; an identity leaves only through the release path.
+    Candidates appear by pseudonym; an identity leaves only through the release path. Only compliance
+    may read it today (a defence office linked to the case comes with its own issue); anyone else, and a
+    case with no search, get the same ``NotFoundError``.
     """
-    searches = []
     requests = MatchRequest.objects.filter(case_number=case_number).order_by("created_at", "pk")
+    if not user_has_role(user=user, role=Role.COMPLIANCE) or not requests.exists():
+        _audit_refused_read(user=user, action=AuditAction.FACE_DISCOVERY, ref="case")
+        raise NotFoundError("no such case")
+    searches = []
     for match in requests.select_related("snapshot", "requester"):
         snapshot = match.snapshot
         searches.append(
@@ -605,4 +662,12 @@ def match_discovery_bundle(*, case_number: str) -> dict[str, Any]:
                 ],
             }
         )
+    audit_event_record(
+        action=AuditAction.FACE_DISCOVERY,
+        actor=user.get_username(),
+        outcome=ReleaseEffect.PERMIT,
+        case_number=case_number,
+        subject_refs=[f"match_request#{s['match_request']}" for s in searches],
+        detail={"searches": len(searches)},
+    )
     return {"case_number": case_number, "label": LEAD_LABEL, "searches": searches}

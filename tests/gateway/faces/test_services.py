@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from gateway.audit.services import subject_ref
+from gateway.exceptions import NotFoundError
 from gateway.faces.gallery import (
     FaceMatchingError,
     FaceMatchingErrorCode,
@@ -92,6 +93,13 @@ def examiner(db) -> User:
     return user
 
 
+@pytest.fixture
+def compliance(db) -> User:
+    user = User.objects.create_user("compliance", password="x")
+    user.groups.add(Group.objects.get_or_create(name="compliance")[0])
+    return user
+
+
 def submit(requester: User, descriptor: np.ndarray, **changes: object) -> MatchRequest:
     fields: dict[str, object] = {
         "requester": requester,
@@ -130,7 +138,9 @@ def test_evaluation_reports_per_group_and_gates_the_current_threshold(people, se
     assert not strict.passed
 
 
-def test_a_probe_returns_its_person_first_as_a_pseudonymous_lead(people, requester) -> None:
+def test_a_probe_returns_its_person_first_as_a_pseudonymous_lead(
+    people, requester, examiner
+) -> None:
     matching_evaluate(replicates=50)
     person_id, centre = list(people.items())[7]
     match = submit(requester, centre + 0.004)
@@ -143,7 +153,7 @@ def test_a_probe_returns_its_person_first_as_a_pseudonymous_lead(people, request
     first = FaceTemplate.objects.get(pk=candidates[0].template_id)
     assert first.person_id == person_id
     assert all(c.distance < 0.6 for c in candidates)
-    shown = match_candidates_list(match_request_id=match.pk)
+    shown = match_candidates_list(user=examiner, match_request_id=match.pk)
     assert shown["label"] == LEAD_LABEL
     assert [c["rank"] for c in shown["candidates"]] == list(range(1, len(candidates) + 1))
     text = str(shown)
@@ -237,7 +247,9 @@ def test_examiner_review_rules(people, requester, examiner) -> None:
     refused(examiner, rationale, FaceMatchingErrorCode.WRONG_STATE)  # already reviewed
 
 
-def test_discovery_bundle_holds_every_search_of_the_case(people, requester, examiner) -> None:
+def test_discovery_bundle_holds_every_search_of_the_case(
+    people, requester, examiner, compliance
+) -> None:
     matching_evaluate(replicates=20)
     centre = list(people.values())[5]
     submit(requester, centre, narrative="short")
@@ -249,7 +261,7 @@ def test_discovery_bundle_holds_every_search_of_the_case(people, requester, exam
         rationale="Different ear lobes and hairline; none of the candidates is the person pictured.",
     )
     submit(requester, centre, case_number="OTHER-1")
-    bundle = match_discovery_bundle(case_number="MPD-2026-00417")
+    bundle = match_discovery_bundle(user=compliance, case_number="MPD-2026-00417")
     statuses = [s["status"] for s in bundle["searches"]]
     assert statuses == [MatchStatus.DENIED, MatchStatus.NO_MATCH]
     second = bundle["searches"][1]
@@ -331,7 +343,7 @@ def test_only_a_confirmed_candidate_is_released_and_only_to_the_requester(
         candidate=first.pseudonym,
         rationale="Same ear helix, same nasal profile and the same mole below the right eye.",
     )
-    with pytest.raises(FaceMatchingError):
+    with pytest.raises(NotFoundError):  # not theirs: the answer for an id that does not exist
         match_release(match_request_id=match.pk, requester=examiner)
     release = match_release(match_request_id=match.pk, requester=requester)
     assert release.status == "released"
@@ -376,3 +388,72 @@ def test_the_confirmed_candidate_is_released_on_the_documents_the_search_was_dec
     monkeypatch.setattr(face_matching, "release_records", spy)
     match_release(match_request_id=match.pk, requester=requester)
     assert [request["documents"] for request in seen] == [[subpoena]]
+
+
+# --- Issue 8.4: face-matching reads go through access functions, and each read is audited.
+
+
+def test_candidate_lists_are_for_examiners_and_compliance_never_the_requester(
+    people, requester, examiner, compliance
+) -> None:
+    matching_evaluate(replicates=20)
+    match = submit(requester, list(people.values())[2] + 0.002)
+    other_agency = User.objects.create_user("other.detective", password="x")
+    missing = match.pk + 1000
+    answers = {}
+    for name, user, ident in (
+        ("requester", requester, match.pk),  # FR-02: blind review; the requester sees no candidates
+        ("another agency", other_agency, match.pk),
+        ("missing id", examiner, missing),
+    ):
+        with pytest.raises(NotFoundError) as caught:
+            match_candidates_list(user=user, match_request_id=ident)
+        answers[name] = (type(caught.value), caught.value.code, caught.value.message)
+    assert len(set(answers.values())) == 1  # "missing" and "not yours" are the same answer
+    assert match_candidates_list(user=examiner, match_request_id=match.pk)["candidates"]
+    assert match_candidates_list(user=compliance, match_request_id=match.pk)["candidates"]
+    views = AuditEntry.objects.filter(action="face_candidates_view").order_by("id")
+    assert [(e.actor, e.effect) for e in views] == [
+        ("detective", "deny"),
+        ("other.detective", "deny"),
+        ("examiner", "deny"),
+        ("examiner", "permit"),
+        ("compliance", "permit"),
+    ]
+
+
+def test_discovery_is_refused_alike_for_strangers_and_unknown_cases(
+    people, requester, examiner, compliance
+) -> None:
+    matching_evaluate(replicates=20)
+    submit(requester, list(people.values())[4])
+    for user, case in (
+        (requester, "MPD-2026-00417"),
+        (examiner, "MPD-2026-00417"),
+        (compliance, "NONE-1"),
+    ):
+        with pytest.raises(NotFoundError, match="no such case"):
+            match_discovery_bundle(user=user, case_number=case)
+    bundle = match_discovery_bundle(user=compliance, case_number="MPD-2026-00417")
+    assert len(bundle["searches"]) == 1
+    reads = AuditEntry.objects.filter(action="face_discovery").order_by("id")
+    assert [e.effect for e in reads] == ["deny", "deny", "deny", "permit"]
+    assert all("MPD-2026-00417" not in str(e.obligations) for e in reads)
+
+
+def test_another_person_cannot_release_or_learn_of_a_confirmed_lead(
+    people, requester, examiner
+) -> None:
+    matching_evaluate(replicates=20)
+    match = submit(requester, list(people.values())[6] + 0.002)
+    examiner_review_record(
+        match_request_id=match.pk,
+        examiner=examiner,
+        decision="confirmed",
+        candidate=match.candidates.get(rank=1).pseudonym,
+        rationale="Same ear helix, same nasal profile and the same mole below the right eye.",
+    )
+    stranger = User.objects.create_user("stranger", password="x")
+    for ident in (match.pk, match.pk + 999):
+        with pytest.raises(NotFoundError):
+            match_release(match_request_id=ident, requester=stranger)
