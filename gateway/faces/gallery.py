@@ -299,6 +299,10 @@ def gallery_enrollment_progress(*, run_id: int) -> dict[str, Any]:
         "chunks_done": run.chunks_done,
         "enrolled": run.enrolled,
         "failed": run.failed,
+        # A re-run enrolls only what is new; this says what the gallery holds under the model now.
+        "in_gallery": FaceTemplate.objects.filter(
+            model_id=run.model_id, descriptor__isnull=False
+        ).count(),
         "percent": round(100.0 * run.chunks_done / run.chunks, 1) if run.chunks else 100.0,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,

@@ -193,7 +193,7 @@ class MatchRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"Match request {self.pk} ({self.case_number}, {self.status})"
+        return f"Match request #{self.pk} ({self.status})"
 
 
 class CandidateStatus(models.TextChoices):

@@ -86,7 +86,8 @@ class Person(models.Model):
         indexes = [models.Index(fields=["last_name", "first_name"])]
 
     def __str__(self) -> str:
-        return f"{self.last_name}, {self.first_name} ({self.source}:{self.source_key})"
+        # The id only: __str__ reaches logs, the admin and error messages, none of them a release.
+        return f"Person #{self.pk}"
 
 
 class Booking(models.Model):
@@ -125,7 +126,7 @@ class Booking(models.Model):
         indexes = [models.Index(fields=["booking_number"]), models.Index(fields=["booked_at"])]
 
     def __str__(self) -> str:
-        return f"Booking {self.booking_number}"
+        return f"Booking #{self.pk}"
 
     @property
     def sealed(self) -> bool:
@@ -166,7 +167,7 @@ class Charge(models.Model):
         ordering = ["booking_id", "sequence"]
 
     def __str__(self) -> str:
-        return f"{self.statute} {self.description}".strip()
+        return f"Charge #{self.pk}"
 
 
 def mugshot_upload_to(instance: Mugshot, filename: str) -> str:
@@ -199,4 +200,4 @@ class Mugshot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Mugshot {self.sha256[:12]} of {self.booking_id}"
+        return f"Mugshot #{self.pk}"

@@ -43,7 +43,8 @@ class Command(BaseCommand):
             progress = gallery_enrollment_progress(run_id=run.pk)
             self.stdout.write(
                 f"  {progress['chunks_done']}/{progress['chunks']} chunks ({progress['percent']}%), "
-                f"{progress['enrolled']} enrolled, {progress['failed']} failed"
+                f"{progress['enrolled']} enrolled by this run, {progress['failed']} failed, "
+                f"{progress['in_gallery']} faces in the gallery"
             )
             if progress["status"] == EnrollmentStatus.DONE:
                 break

@@ -68,7 +68,7 @@ class Command(BaseCommand):
         listed = [*report.rejections, *report.mugshot_rejections]
         for rejection in listed[:20]:
             self.stdout.write(
-                f"  line {rejection['line']}: {rejection['field']} {rejection['value']!r}: {rejection['reason']}"
+                f"  {rejection['where']}: {rejection['field']}: {rejection['reason']}"
             )
         if len(listed) > 20:
             self.stdout.write(f"  ... and {len(listed) - 20} more (see --report)")

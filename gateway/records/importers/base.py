@@ -64,6 +64,7 @@ class ParsedMugshot:
     data: bytes
     pose: str = "unknown"  # a gateway.models.Pose value
     captured_at: datetime | None = None
+    name: str = ""  # where the image came from (file and position), named when it is refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +84,19 @@ class ParsedBooking:
 
 @dataclass(frozen=True, slots=True)
 class RowRejection:
-    """A row that could not be taken: reported with the raw value so a clerk can find and fix it."""
+    """A row that could not be taken, and where, so a clerk can find and fix it in the source file.
+
+    ``value`` is the raw value, for the format's own tests only: it never reaches the stored run, the
+    report or the console, which name the row, the column and the reason (issue 8.7: a rejected address
+    is personal data in a file nobody audits). ``where`` names the place when a line number would
+    mislead (a message in an XML file); empty means "line ``line`` of the file".
+    """
 
     line: int
     field: str
     value: str
     reason: str
+    where: str = ""
 
 
 ParsedRow = ParsedBooking | RowRejection

@@ -124,7 +124,7 @@ def _times(record: CsvRecord) -> tuple[datetime, datetime | None]:
         raise FieldError(
             field="release_timestamp",
             value=record.raw("release_timestamp"),
-            reason=f"release before the booking ({record.text('booking_timestamp')}): one of them is wrong",
+            reason="release before the booking: one of the two times is wrong",
         )
     return booked_at, released_at
 

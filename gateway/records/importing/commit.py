@@ -131,7 +131,11 @@ def _batch_commit(
         ImportRejection.objects.bulk_create(
             [
                 ImportRejection(
-                    run=run, line=r.line, field=r.field[:100], value=r.value, reason=r.reason[:300]
+                    run=run,
+                    line=r.line,
+                    location=r.where[:200],
+                    field=r.field[:100],
+                    reason=r.reason[:300],
                 )
                 for r in [*batch.rejections, *refused]
             ]
@@ -253,7 +257,8 @@ def _mugshots_store(
                         line=item.row.line,
                         field=MUGSHOT_FIELD,
                         value=f"<{len(mugshot.data)} bytes>",
-                        reason=f"{error.message} ({error.reason})",
+                        reason=f"{mugshot.name or 'image'}: {error.message} ({error.reason})",
+                        where=mugshot.name,
                     )
                 )
     return refused

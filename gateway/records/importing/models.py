@@ -54,12 +54,14 @@ class ImportRun(models.Model):
 
 
 class ImportRejection(models.Model):
-    """A row the importer could not take, with its line, field, raw value and reason."""
+    """A row the importer could not take: where it is, which field, and why; never the raw value."""
 
     run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="rejections")
     line = models.PositiveIntegerField()
+    location = models.CharField(
+        max_length=200, blank=True, help_text="Where, when not a line of the file"
+    )
     field = models.CharField(max_length=100, blank=True)
-    value = models.TextField(blank=True)
     reason = models.CharField(max_length=300)
 
     class Meta:

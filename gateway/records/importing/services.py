@@ -181,10 +181,15 @@ def _run_finish(*, run: ImportRun, completed: bool, error: BaseException | None)
 def _report(*, run: ImportRun, resumed_after: int) -> ImportReport:
     rows: list[Mapping[str, Any]] = []
     images: list[Mapping[str, Any]] = []
-    for line, field_name, value, reason in run.rejections.order_by("line", "id").values_list(
-        "line", "field", "value", "reason"
+    for line, where, field_name, reason in run.rejections.order_by("line", "id").values_list(
+        "line", "location", "field", "reason"
     ):
-        entry = {"line": line, "field": field_name, "value": value, "reason": reason}
+        entry = {
+            "line": line,
+            "where": where or f"line {line}",
+            "field": field_name,
+            "reason": reason,
+        }
         (images if field_name == MUGSHOT_FIELD else rows).append(entry)
     return ImportReport(
         run_id=run.pk,

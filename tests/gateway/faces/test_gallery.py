@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import time
 from datetime import date, timedelta
 
 import numpy as np
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from gateway.faces import gallery
@@ -262,7 +264,10 @@ def test_enroll_gallery_command_reports_the_run(django_capture_on_commit_callbac
     out = StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("enroll_gallery", "--wait", "--timeout", "0.1", stdout=out)
-    assert "0/1 chunks (0.0%), 0 enrolled, 0 failed" in out.getvalue()
+    assert (
+        "0/1 chunks (0.0%), 0 enrolled by this run, 0 failed, 1 faces in the gallery"
+        in out.getvalue()
+    )
     assert "still running" in out.getvalue()
     assert FaceTemplate.objects.count() == 2
 
@@ -380,3 +385,21 @@ def test_search_of_a_gallery_with_fewer_eligible_faces_than_asked_returns_them_a
     found = gallery_search(snapshot=snapshot, probe=face(rng), k=10)
     assert len(found.ids) == 3
     assert FaceTemplate.objects.get(mugshot=shots[0]).pk not in found.ids
+
+
+@pytest.mark.django_db
+def test_enroll_gallery_wait_says_what_the_gallery_holds_after_a_rerun(
+    settings, django_capture_on_commit_callbacks
+) -> None:
+    # Issue 8.12: after the demo enrolled its faces, `enroll_gallery --wait` reported "0 enrolled".
+    settings.FACE_EMBEDDER = "synthetic"
+    rng = np.random.default_rng(5)
+    for key in ("a", "b", "c"):
+        booked(key, face(rng))
+    enroll(django_capture_on_commit_callbacks)
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):  # the chunks run after the command
+        call_command(
+            "enroll_gallery", "--embedder", "synthetic", "--wait", "--timeout", "0.1", stdout=out
+        )
+    assert "0 enrolled by this run, 0 failed, 3 faces in the gallery" in out.getvalue()

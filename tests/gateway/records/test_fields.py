@@ -49,3 +49,28 @@ def test_postgresql_columns_have_the_c_collation(
             [model._meta.db_table, name],
         )
         assert cursor.fetchone() == ("C",)
+
+
+@pytest.mark.django_db
+def test_a_record_model_prints_as_its_id_never_its_data() -> None:
+    # Issue 8.7: __str__ reaches logs, the admin and error messages; none of them is a release.
+    from gateway.faces.models import MatchRequest
+    from gateway.records.models import Booking, Charge, Mugshot, Person
+
+    person = Person.objects.create(
+        source="t",
+        source_key="k",
+        first_name="CANARYFIRST",
+        last_name="CANARYLAST",
+        ssn="900-00-0001",
+    )
+    booking = Booking.objects.create(
+        person=person, source="t", source_key="b", booking_number="CANARYBOOK"
+    )
+    charge = Charge.objects.create(booking=booking, statute="CANARYSTAT", description="CANARYDESC")
+    mugshot = Mugshot(booking=booking, sha256="c" * 64, size_bytes=1, width=1, height=1)
+    match = MatchRequest(case_number="CANARYCASE", status="denied")
+    printed = " ".join(str(o) for o in (person, booking, charge, mugshot, match))
+    assert "CANARY" not in printed
+    assert "ccccc" not in printed
+    assert str(person) == f"Person #{person.pk}"

@@ -21,6 +21,7 @@ Why it is written the way it is:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Iterator
@@ -106,6 +107,7 @@ def _xml_files(path: Path) -> list[Path]:
 
 def _file_parse(*, path: Path, ordinal: Iterator[int]) -> Iterator[ParsedRow]:
     bookings_seen = 0
+    in_file = itertools.count(1)
     root_name = ""
     stack: list[Element] = []
     try:
@@ -119,7 +121,7 @@ def _file_parse(*, path: Path, ordinal: Iterator[int]) -> Iterator[ParsedRow]:
             stack.pop()
             if stack and local_name(element.tag) not in MESSAGE_ROOTS:
                 continue
-            for row in _message_parse(root=element, path=path, ordinal=ordinal):
+            for row in _message_parse(root=element, path=path, ordinal=ordinal, in_file=in_file):
                 bookings_seen += 1
                 yield row
             element.clear()
@@ -133,6 +135,7 @@ def _file_parse(*, path: Path, ordinal: Iterator[int]) -> Iterator[ParsedRow]:
             line=next(ordinal),
             field="xml",
             value=f"{path.name}:{line}:{column}",
+            where=f"{path.name}, line {line}, column {column}",
             reason=f"Malformed XML in {path.name} at line {line}, column {column}: "
             f"{_parse_problem(error)}; the rest of this file was not read.",
         )
@@ -142,6 +145,7 @@ def _file_parse(*, path: Path, ordinal: Iterator[int]) -> Iterator[ParsedRow]:
             line=next(ordinal),
             field=root_name,
             value=path.name,
+            where=path.name,
             reason=f"{path.name} holds no j:Booking ({root_name} is not a booking message); "
             "nothing was imported from it.",
         )
@@ -179,16 +183,29 @@ def _refusal(*, path: Path, error: DefusedXmlException) -> GatewayError:
     )
 
 
-def _message_parse(*, root: Element, path: Path, ordinal: Iterator[int]) -> Iterator[ParsedRow]:
+def _message_parse(
+    *, root: Element, path: Path, ordinal: Iterator[int], in_file: Iterator[int]
+) -> Iterator[ParsedRow]:
     message = Message.index(root)
     for booking in [e for e in root.iter() if is_niem(e.tag) and local_name(e.tag) == "Booking"]:
         line = next(ordinal)
+        # `line` counts bookings across the run; the report names the file and the booking in it.
+        where = f"{path.name}, booking {next(in_file)}"
         try:
-            yield booking_parse(message=message, booking=booking, line=line)
+            parsed = booking_parse(message=message, booking=booking, line=line)
         except RejectionError as rejected:
             yield RowRejection(
                 line=line,
                 field=rejected.field,
                 value=rejected.value,
                 reason=f"{rejected.reason} ({path.name})",
+                where=where,
             )
+            continue
+        yield dataclasses.replace(
+            parsed,
+            mugshots=tuple(
+                dataclasses.replace(image, name=f"{where}, image {number}")
+                for number, image in enumerate(parsed.mugshots, start=1)
+            ),
+        )

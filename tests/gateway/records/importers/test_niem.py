@@ -605,10 +605,11 @@ def test_a_dummy_inline_image_keeps_the_booking_and_is_reported(tmp_path: Path) 
     again = bookings_import(path=path, format_name="niem")
 
     assert (report.read, report.created, report.rejected) == (1, 1, 0)
-    assert [(r["line"], r["field"], r["value"]) for r in report.mugshot_rejections] == [
-        (1, "mugshot", "<36 bytes>")
-    ]
-    assert "not_an_image" in report.mugshot_rejections[0]["reason"]
+    # Issue 8.12: a NIEM rejection names the file, the booking in it and the image, not a "line".
+    [refused] = report.mugshot_rejections
+    assert (refused["field"], refused["where"]) == ("mugshot", f"{path.name}, booking 1, image 1")
+    assert refused["reason"].startswith(f"{path.name}, booking 1, image 1: ")
+    assert "not_an_image" in refused["reason"]
     assert Booking.objects.get(source="niem").charges.count() == 2
     assert not Mugshot.objects.exists()
     assert (again.read, again.unchanged, len(again.mugshot_rejections)) == (1, 1, 1)

@@ -296,7 +296,9 @@ def test_wrong_encoding_rejects_rows_and_the_right_one_imports_them(tmp_path: Pa
     )
     report = bookings_import(path=windows, format_name="columbia")
     assert counts(report) == (5, 2, 0, 0, 3)
-    assert "S\\xc4MPLE" in report.rejections[0]["value"]
+    # The reason says what is wrong; the raw value (here a name) stays out of the report (issue 8.7).
+    assert "SAMPLE" not in str(report.as_dict())
+    assert report.rejections[0]["where"] == f"line {report.rejections[0]['line']}"
     fixed = bookings_import(path=windows, format_name="columbia", encoding="cp1252")
     assert fixed.run_id != report.run_id
     assert counts(fixed) == (5, 1, 0, 2, 2)
@@ -350,7 +352,7 @@ def test_a_date_and_time_without_a_time_zone_is_a_rejected_row_not_a_failed_batc
         {
             "line": 2,
             "field": "booking.booked_at",
-            "value": "2024-05-02 09:00:00",
+            "where": "line 2",
             "reason": "a date and time without a time zone",
         },
     )
@@ -420,10 +422,11 @@ def test_a_refused_image_keeps_its_booking_and_is_listed_apart_from_rejected_row
     assert_adds_up(report)
     assert [(r["line"], r["field"]) for r in report.rejections] == [(4, "mugshot (row)")]
     size = len(_png())
-    assert [(r["line"], r["field"], r["value"]) for r in report.mugshot_rejections] == [
-        (2, "mugshot", "<19 bytes>"),
-        (3, "mugshot", f"<{size // 2} bytes>"),
+    assert [(r["line"], r["field"]) for r in report.mugshot_rejections] == [
+        (2, "mugshot"),
+        (3, "mugshot"),
     ]
+    assert size  # the stored rejection names no bytes and no value, only where and why
     assert "(not_an_image)" in report.mugshot_rejections[0]["reason"]
     assert report.as_dict()["mugshots_rejected"] == 2
     stored = ImportRejection.objects.filter(run_id=report.run_id, field="mugshot")
@@ -453,7 +456,7 @@ def test_command_writes_the_json_report(tmp_path: Path) -> None:
         (5, "booking_datetime"),
         (6, "statutes"),
     }
-    assert all(set(r) == {"line", "field", "value", "reason"} for r in report["rejections"])
+    assert all(set(r) == {"line", "where", "field", "reason"} for r in report["rejections"])
     assert "read 5, created 3" in (tmp_path / "out.txt").read_text()
 
 
@@ -486,3 +489,46 @@ def test_progress_bar_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None
     captured = capsys.readouterr()
     assert "rows" in captured.err
     assert captured.out == ""
+
+
+class _AddressFormat:
+    """A format whose one row is refused on its address: the value must not travel past the format."""
+
+    def __init__(self, options: Any) -> None:
+        self.dropped_fields: list[str] = []
+
+    @property
+    def source(self) -> str:
+        return "addresses"
+
+    def parse(self, path: Path) -> Iterator[ParsedRow]:
+        yield RowRejection(
+            line=7,
+            field="address",
+            value="1234 CANARY-7F3A STREET, APT 9",
+            reason="an address longer than the column allows",
+        )
+
+
+def test_reports_name_the_row_column_and_reason_but_never_the_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 8.7: a rejected address used to be written raw into the --report file and the console.
+    monkeypatch.setitem(registry.FORMATS, "addresses", f"{__name__}:_AddressFormat")
+    report_file, out = tmp_path / "report.json", tmp_path / "out.txt"
+    with out.open("w") as stdout:
+        call_command(
+            "import_bookings", str(ROSTERS), "--format", "addresses", "--report", str(report_file),
+            "--no-progress", stdout=stdout,
+        )  # fmt: skip
+    written = report_file.read_text() + out.read_text()
+    assert "CANARY-7F3A" not in written
+    assert not ImportRejection.objects.filter(reason__contains="CANARY").exists()
+    [row] = json.loads(report_file.read_text())["rejections"]
+    assert row == {
+        "line": 7,
+        "where": "line 7",
+        "field": "address",
+        "reason": "an address longer than the column allows",
+    }
+    assert "line 7: address: an address longer" in out.read_text()
