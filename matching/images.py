@@ -6,7 +6,9 @@ uploads, and a file name or a declared format is only a claim. An image that can
 useless to face matching and may be hostile (a decompression bomb declares a huge canvas in a few hundred
 bytes), so the checks run cheapest first and the pixel limit is enforced from the header, before any pixel is
 decoded. A cut-short file is refused even though viewers would show its top half (OpenCV fills the missing
-rows with grey): a half face matches the wrong person.
+rows with grey): a half face matches the wrong person. That includes a JPEG cut short and then closed with an
+end-of-image marker (as some "repair" tools and resumed uploads leave it), which Pillow and OpenCV both decode
+without an error: libjpeg only warns, and neither lets the warning through.
 
 One set of rules, one function (`image_check`), with the limits as plain values (`ImageLimits`), so the gateway
 sets them once from its settings for both paths.
@@ -14,7 +16,9 @@ sets them once from its settings for both paths.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
 import warnings
 
 from PIL import Image, UnidentifiedImageError
@@ -46,13 +50,23 @@ _ACCEPTED_MAGIC = (
 )
 _PNG_IEND = b"IEND\xaeB`\x82"  # the IEND chunk type followed by its fixed CRC
 _JPEG_EOI = b"\xff\xd9"
+# In a JPEG scan's entropy-coded data, 0xFF is followed only by a stuffed 0x00 or a restart marker; any other
+# byte after it starts the marker that ends the scan.
+_JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+# Arbitrary bytes put where the last scan ends (see _jpeg_self_contained). No 0xFF, so they cannot end the
+# scan; the first bit is 1, where libjpeg's stand-in for missing data is all 0 bits, so a scan that reads
+# them decodes differently from one that hit the marker.
+_SCAN_PADDING = bytes(
+    min(b, 0xFE) for b in b"\x80" + hashlib.shake_256(b"custodian: not image data").digest(4095)
+)
 
 
 def image_check(*, data: bytes, limits: ImageLimits, decode: bool = True) -> CheckedImage:
     """Check `data` against `limits` and return its real format and size, or raise ImageRejectedError.
 
     Order: byte size (cheap), then the header (format, width, height) and the pixel limit, then the
-    dimensions, the end marker, and only then, with `decode`, a full decode with Pillow. A caller that decodes
+    dimensions, the end marker, and only then, with `decode`, a full decode with Pillow (twice for a JPEG, to
+    tell a whole one from one cut short and closed: `_jpeg_self_contained`). A caller that decodes
     the pixels itself right after (the face pipeline, with OpenCV) passes `decode=False` and refuses what its
     own decoder cannot read: the image is then decoded once, not twice.
     """
@@ -165,8 +179,11 @@ def _decode_fully(*, data: bytes, image_format: str) -> None:
         with Image.open(io.BytesIO(data), formats=(image_format,)) as image:
             if image_format == "PNG":
                 image.verify()
-        with Image.open(io.BytesIO(data), formats=(image_format,)) as image:
-            image.load()
+        if image_format != "JPEG":
+            with Image.open(io.BytesIO(data), formats=(image_format,)) as image:
+                image.load()
+            return
+        pixels = _jpeg_pixels_digest(data)
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         # JPEG 2000's end-of-codestream marker is JPEG's EOI; a JP2 file may carry boxes after it, so it is
         # looked for near the end. Without it, a failed decode is a cut-short file rather than a damaged one.
@@ -176,3 +193,63 @@ def _decode_fully(*, data: bytes, image_format: str) -> None:
             f"The image could not be decoded completely: {error}.",
             reason=ImageRejection.TRUNCATED if truncated else ImageRejection.CORRUPT,
         ) from error
+    _jpeg_self_contained(data=data, pixels=pixels)
+
+
+def _jpeg_pixels_digest(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data), formats=("JPEG",)) as image:
+        image.load()
+        digest = hashlib.blake2b(f"{image.mode} {image.size}".encode(), digest_size=32)
+        digest.update(image.tobytes())
+        return digest.digest()
+
+
+def _jpeg_self_contained(*, data: bytes, pixels: bytes) -> None:
+    """Refuse a JPEG whose last scan ends before its last block, even though an end marker follows.
+
+    libjpeg decodes such a file without an error: at the marker it pretends the rest of the scan is zeros
+    (grey blocks) and only warns, and neither Pillow nor OpenCV lets the warning through. A whole scan never
+    reads past its last block, so junk put where the scan ends is skipped and the pixels come out the same;
+    a cut scan decodes the junk as its missing blocks and they change. The cost is a second decode.
+    """
+    end = _jpeg_scan_end(data)
+    if end is not None:
+        padded = data[:end] + _SCAN_PADDING + data[end:]
+        try:
+            unchanged = _jpeg_pixels_digest(padded) == pixels
+        except (OSError, SyntaxError, ValueError, EOFError):
+            unchanged = False  # the junk was read as image data, and libjpeg gave up on it
+        if unchanged:
+            return
+    raise ImageRejectedError(
+        "The JPEG image's data stops before its last pixels, though an end marker follows "
+        "(the file was cut short and closed).",
+        reason=ImageRejection.TRUNCATED,
+    )
+
+
+def _jpeg_scan_end(data: bytes) -> int | None:
+    """Offset of the marker that ends the last scan of the (first) image, found by walking its segments.
+
+    Bytes between segments are skipped as libjpeg skips them. None when no end-of-image marker follows a
+    scan, or a segment runs past the end of the data.
+    """
+    position, scan_end = 2, None
+    while True:
+        position = data.find(b"\xff", position)
+        if position < 0 or position + 1 >= len(data):
+            return None
+        marker = data[position + 1]
+        if marker == 0xD9:
+            return scan_end
+        if marker in (0xFF, 0x00, 0x01) or 0xD0 <= marker <= 0xD7:
+            position += 1  # a fill byte, a stray byte, or a marker without a length
+            continue
+        if position + 4 > len(data):
+            return None
+        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == 0xDA:  # start of scan: its entropy-coded data follows the header
+            found = _JPEG_SCAN_END.search(data, position)
+            if found is None:
+                return None
+            position = scan_end = found.start()

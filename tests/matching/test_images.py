@@ -4,9 +4,15 @@ test_mugshots.py; the probe path in test_pipeline.py.)"""
 
 from __future__ import annotations
 
+import importlib.util
+import io
+from pathlib import Path
+from typing import Any
+
 import cv2
 import numpy as np
 import pytest
+from PIL import Image, ImageFile
 
 from matching.exceptions import ImageRejectedError, MatchingErrorCode
 from matching.images import image_check
@@ -81,3 +87,71 @@ def test_other_formats_and_damaged_headers_say_so(
 ) -> None:
     refusal = _refusal(data, ImageLimits())
     assert (refusal.reason, refusal.code) == (reason, code)
+
+
+# A file cut short and given an end marker afterwards (some "repair" tools and resumable uploads do this)
+# reads as whole to Pillow and OpenCV alike: libjpeg fills the missing blocks with grey and only warns.
+
+
+def _shipped(name: str) -> bytes:
+    """An image file scikit-image ships in its package (public sample pictures, never a mugshot)."""
+    spec = importlib.util.find_spec("skimage")
+    assert spec is not None
+    assert spec.origin is not None
+    return (Path(spec.origin).parent / "data" / name).read_bytes()
+
+
+def _astronaut_jpeg(**options: Any) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(_shipped("astronaut.png"))).convert("RGB").save(out, "JPEG", **options)
+    return out.getvalue()
+
+
+def _cut_and_closed(data: bytes, keep: float | int) -> bytes:
+    """The first part of a JPEG with an end-of-image marker appended."""
+    end = int(len(data) * keep) if isinstance(keep, float) else len(data) - 2 - keep
+    return data[:end] + b"\xff\xd9"
+
+
+def test_a_shipped_jpeg_passes_whole_and_is_refused_cut_in_half_with_an_end_marker() -> None:
+    rocket = _shipped("rocket.jpg")
+    assert image_check(data=rocket, limits=ImageLimits()).format == "jpeg"
+    refusal = _refusal(_cut_and_closed(rocket, 0.5), ImageLimits())
+    assert (refusal.reason, refusal.code) == (
+        ImageRejection.TRUNCATED,
+        MatchingErrorCode.IMAGE_TRUNCATED,
+    )
+
+
+@pytest.mark.parametrize("missing", [1, 5, 40, 500])
+def test_a_few_bytes_missing_before_the_end_marker_are_noticed(missing: int) -> None:
+    refusal = _refusal(_cut_and_closed(_shipped("rocket.jpg"), missing), ImageLimits())
+    assert refusal.reason == ImageRejection.TRUNCATED
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"quality": 90},
+        {"quality": 95, "progressive": True},
+        {"quality": 75, "optimize": True},
+        {"quality": 90, "restart_marker_blocks": 4},
+        {"quality": 90, "subsampling": 0, "exif": b"Exif\x00\x00" + b"\x00" * 64},
+    ],
+    ids=["baseline", "progressive", "optimized", "restart-markers", "444-with-exif"],
+)
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.9, 0.99])
+def test_every_kind_of_jpeg_cut_short_and_closed_is_refused(
+    options: dict[str, Any], keep: float
+) -> None:
+    data = _astronaut_jpeg(**options)
+    assert image_check(data=data, limits=ImageLimits()).width == 512
+    assert _refusal(_cut_and_closed(data, keep), ImageLimits()).reason == ImageRejection.TRUNCATED
+
+
+def test_the_cut_jpeg_is_refused_whatever_pillows_truncation_switch_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    refusal = _refusal(_cut_and_closed(_shipped("rocket.jpg"), 0.5), ImageLimits())
+    assert refusal.reason == ImageRejection.TRUNCATED
