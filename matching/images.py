@@ -53,6 +53,11 @@ _JPEG_EOI = b"\xff\xd9"
 # In a JPEG scan's entropy-coded data, 0xFF is followed only by a stuffed 0x00 or a restart marker; any other
 # byte after it starts the marker that ends the scan.
 _JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+# The markers with a length that libjpeg reads: frame headers, tables, scans, restart interval, DNL,
+# application segments and comments. Any other (reserved, hierarchical, JPEG-LS) stops it with an error.
+_JPEG_SEGMENTS = frozenset(
+    {*range(0xC0, 0xD0), 0xDA, 0xDB, 0xDC, 0xDD, *range(0xE0, 0xF0), 0xFE} - {0xC8}
+)
 # Arbitrary bytes put where the last scan ends (see _jpeg_self_contained). No 0xFF, so they cannot end the
 # scan; the first bit is 1, where libjpeg's stand-in for missing data is all 0 bits, so a scan that reads
 # them decodes differently from one that hit the marker.
@@ -80,8 +85,12 @@ def image_check(*, data: bytes, limits: ImageLimits, decode: bool = True) -> Che
         )
     image_format, width, height = _header_read(data=data, limits=limits)
     _dimensions_check(width=width, height=height, limits=limits)
+    if image_format == "JPEG":
+        _jpeg_scan_end(
+            data
+        )  # raises when the image's segments do not end in an end-of-image marker
     # A JP2 file may carry metadata boxes after its codestream, so only JPEG and PNG must end on the marker.
-    if image_format != "JPEG2000" and not _ends_properly(data=data, image_format=image_format):
+    elif image_format == "PNG" and not _ends_properly(data=data):
         raise ImageRejectedError(
             f"The {image_format} image ends before its end marker (the file was cut short).",
             reason=ImageRejection.TRUNCATED,
@@ -157,16 +166,14 @@ def _dimensions_check(*, width: int, height: int, limits: ImageLimits) -> None:
         )
 
 
-def _ends_properly(*, data: bytes, image_format: str) -> bool:
-    """Whether the image's end marker is where it belongs.
+def _ends_properly(*, data: bytes) -> bool:
+    """Whether a PNG's IEND chunk is within its last 64 bytes (a little padding is tolerated).
 
-    PNG: the IEND chunk within the last 64 bytes (a little padding is tolerated). JPEG: an end-of-image
-    marker after the last start-of-scan marker; entropy-coded data can contain neither, and an EXIF
-    thumbnail's markers come before the main scan, so this holds however much padding follows.
+    A JPEG's end is found by walking its segments from the start instead (`_jpeg_scan_end`), so neither an
+    EXIF thumbnail inside a segment nor whatever follows the image (vendor trailers, a second picture) can
+    stand in for its end marker or hide it.
     """
-    if image_format == "PNG":
-        return _PNG_IEND in data[-64:]
-    return data.rfind(_JPEG_EOI) > data.rfind(b"\xff\xda")
+    return _PNG_IEND in data[-64:]
 
 
 def _decode_fully(*, data: bytes, image_format: str) -> None:
@@ -213,14 +220,12 @@ def _jpeg_self_contained(*, data: bytes, pixels: bytes) -> None:
     a cut scan decodes the junk as its missing blocks and they change. The cost is a second decode.
     """
     end = _jpeg_scan_end(data)
-    if end is not None:
-        padded = data[:end] + _SCAN_PADDING + data[end:]
-        try:
-            unchanged = _jpeg_pixels_digest(padded) == pixels
-        except (OSError, SyntaxError, ValueError, EOFError):
-            unchanged = False  # the junk was read as image data, and libjpeg gave up on it
-        if unchanged:
+    padded = data[:end] + _SCAN_PADDING + data[end:]
+    try:
+        if _jpeg_pixels_digest(padded) == pixels:
             return
+    except (OSError, SyntaxError, ValueError, EOFError):
+        pass  # the junk was read as image data, and libjpeg gave up on it
     raise ImageRejectedError(
         "The JPEG image's data stops before its last pixels, though an end marker follows "
         "(the file was cut short and closed).",
@@ -228,28 +233,45 @@ def _jpeg_self_contained(*, data: bytes, pixels: bytes) -> None:
     )
 
 
-def _jpeg_scan_end(data: bytes) -> int | None:
+def _jpeg_scan_end(data: bytes) -> int:
     """Offset of the marker that ends the last scan of the (first) image, found by walking its segments.
 
-    Bytes between segments are skipped as libjpeg skips them. None when no end-of-image marker follows a
-    scan, or a segment runs past the end of the data.
+    Bytes between segments are skipped as libjpeg skips them; a marker number libjpeg does not know is
+    damage, as it is to libjpeg. Raises ImageRejectedError when the data ends before an end-of-image
+    marker after a scan (truncated) or the segments make no sense (corrupt).
     """
     position, scan_end = 2, None
     while True:
         position = data.find(b"\xff", position)
         if position < 0 or position + 1 >= len(data):
-            return None
+            raise _jpeg_cut()
         marker = data[position + 1]
         if marker == 0xD9:
+            if scan_end is None:
+                raise ImageRejectedError(
+                    "The JPEG image ends without any image data.", reason=ImageRejection.CORRUPT
+                )
             return scan_end
         if marker in (0xFF, 0x00, 0x01) or 0xD0 <= marker <= 0xD7:
             position += 1  # a fill byte, a stray byte, or a marker without a length
             continue
+        if marker not in _JPEG_SEGMENTS:
+            raise ImageRejectedError(
+                f"The JPEG image has a bogus marker (0xFF{marker:02X}) at byte {position}.",
+                reason=ImageRejection.CORRUPT,
+            )
         if position + 4 > len(data):
-            return None
+            raise _jpeg_cut()
         position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
         if marker == 0xDA:  # start of scan: its entropy-coded data follows the header
             found = _JPEG_SCAN_END.search(data, position)
             if found is None:
-                return None
+                raise _jpeg_cut()
             position = scan_end = found.start()
+
+
+def _jpeg_cut() -> ImageRejectedError:
+    return ImageRejectedError(
+        "The JPEG image ends before its end marker (the file was cut short).",
+        reason=ImageRejection.TRUNCATED,
+    )

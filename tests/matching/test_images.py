@@ -149,6 +149,27 @@ def test_every_kind_of_jpeg_cut_short_and_closed_is_refused(
     assert _refusal(_cut_and_closed(data, keep), ImageLimits()).reason == ImageRejection.TRUNCATED
 
 
+@pytest.mark.parametrize("decode", [True, False])
+def test_a_trailer_that_looks_like_a_scan_does_not_make_a_whole_jpeg_look_cut(decode: bool) -> None:
+    """Cameras and vendors append data, even another JPEG, after the image's end marker."""
+    data = _astronaut_jpeg(quality=90)
+    trailer = b"vendor trailer \xff\xd8\xff\xda after the end-of-image marker" * 20
+    checked = image_check(data=data + trailer, limits=ImageLimits(), decode=decode)
+    assert checked.format == "jpeg"
+
+
+@pytest.mark.parametrize("decode", [True, False])
+def test_a_bogus_marker_inside_a_jpeg_is_damage_not_a_cut(decode: bool) -> None:
+    data = bytearray(_astronaut_jpeg(quality=90))
+    middle = len(data) // 2
+    data[middle : middle + 8] = b"\xff" * 7 + b"\xfb"  # 0xFFFB: a marker number no JPEG may use
+    refusal = _refusal(bytes(data), ImageLimits(), decode=decode)
+    assert (refusal.reason, refusal.code) == (
+        ImageRejection.CORRUPT,
+        MatchingErrorCode.IMAGE_CORRUPT,
+    )
+
+
 def test_the_cut_jpeg_is_refused_whatever_pillows_truncation_switch_says(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
