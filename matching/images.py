@@ -20,6 +20,7 @@ import hashlib
 import io
 import re
 import warnings
+import zlib
 
 from PIL import Image, UnidentifiedImageError
 
@@ -186,6 +187,11 @@ def _decode_fully(*, data: bytes, image_format: str) -> None:
         with Image.open(io.BytesIO(data), formats=(image_format,)) as image:
             if image_format == "PNG":
                 image.verify()
+        if image_format == "PNG" and not _png_rows_complete(data):
+            raise ImageRejectedError(
+                "The PNG image data stops before its last row (the file was cut short and closed).",
+                reason=ImageRejection.TRUNCATED,
+            )
         if image_format != "JPEG":
             with Image.open(io.BytesIO(data), formats=(image_format,)) as image:
                 image.load()
@@ -201,6 +207,60 @@ def _decode_fully(*, data: bytes, image_format: str) -> None:
             reason=ImageRejection.TRUNCATED if truncated else ImageRejection.CORRUPT,
         ) from error
     _jpeg_self_contained(data=data, pixels=pixels)
+
+
+# Channels per PNG colour type (grey, RGB, palette, grey + alpha, RGBA) and the Adam7 passes (x0, y0, dx, dy).
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
+
+
+def _png_rows_complete(data: bytes) -> bool:
+    """Whether the IDAT chunks inflate to every row the header declares.
+
+    A PNG cut between two IDAT chunks and closed with an IEND chunk has whole chunks and good CRCs. Pillow
+    notices the missing rows only while ImageFile.LOAD_TRUNCATED_IMAGES is off, a process-wide switch any
+    library may turn on; this count does not depend on it. Inflating stops at the declared size, so a
+    stream that would expand further costs nothing more.
+    """
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    depth, colour, interlaced = data[24], data[25], data[28] == 1
+    if colour not in _PNG_CHANNELS:
+        return True  # not a PNG Pillow could open; it has refused it already
+    bits = depth * _PNG_CHANNELS[colour]
+    passes = _ADAM7 if interlaced else ((0, 0, 1, 1),)
+    expected = 0
+    for x0, y0, dx, dy in passes:
+        columns, rows = -(-(width - x0) // dx), -(-(height - y0) // dy)
+        if columns > 0 and rows > 0:
+            expected += rows * (
+                1 + -(-(columns * bits) // 8)
+            )  # a filter byte, then the packed pixels
+    inflater, produced, position = zlib.decompressobj(), 0, 8
+    while produced < expected and position + 8 <= len(data):
+        size = int.from_bytes(data[position : position + 4], "big")
+        kind = data[position + 4 : position + 8]
+        if kind == b"IEND":
+            break
+        if kind == b"IDAT":
+            pending = data[position + 8 : position + 8 + size]
+            while pending and produced < expected:
+                try:
+                    produced += len(inflater.decompress(pending, min(expected - produced, 1 << 20)))
+                except zlib.error as error:
+                    raise ImageRejectedError(
+                        f"The PNG image data is damaged: {error}.", reason=ImageRejection.CORRUPT
+                    ) from error
+                pending = inflater.unconsumed_tail
+        position += 12 + size
+    return produced >= expected
 
 
 def _jpeg_pixels_digest(data: bytes) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,81 @@ def test_the_cut_jpeg_is_refused_whatever_pillows_truncation_switch_says(
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
     refusal = _refusal(_cut_and_closed(_shipped("rocket.jpg"), 0.5), ImageLimits())
     assert refusal.reason == ImageRejection.TRUNCATED
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
+    """(type, offset, total length) of each chunk."""
+    chunks, position = [], 8
+    while position < len(data):
+        size = int.from_bytes(data[position : position + 4], "big")
+        chunks.append((data[position + 4 : position + 8], position, 12 + size))
+        position += 12 + size
+    return chunks
+
+
+_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def _png_without_its_last_idat_chunks(data: bytes) -> bytes:
+    """A PNG cut between two IDAT chunks and closed with IEND: every chunk left is whole, CRCs and all."""
+    idats = [offset for kind, offset, _ in _png_chunks(data) if kind == b"IDAT"]
+    assert len(idats) > 2
+    return data[: idats[len(idats) // 2]] + _IEND
+
+
+@pytest.mark.parametrize("load_truncated", [False, True])
+def test_a_shipped_png_cut_between_chunks_and_closed_is_refused(
+    monkeypatch: pytest.MonkeyPatch, load_truncated: bool
+) -> None:
+    """Pillow notices the short image data only while LOAD_TRUNCATED_IMAGES is off; any library in the
+    process may switch it on."""
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", load_truncated)
+    astronaut = _shipped("astronaut.png")
+    assert image_check(data=astronaut, limits=ImageLimits()).format == "png"
+    refusal = _refusal(_png_without_its_last_idat_chunks(astronaut), ImageLimits())
+    assert (refusal.reason, refusal.code) == (
+        ImageRejection.TRUNCATED,
+        MatchingErrorCode.IMAGE_TRUNCATED,
+    )
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
+
+
+def _interlaced_png(rgb: np.ndarray) -> bytes:
+    """An Adam7-interlaced PNG (neither OpenCV nor Pillow writes one): seven sub-images, filter 0 rows."""
+    rows = b"".join(
+        b"".join(b"\x00" + line.tobytes() for line in rgb[y0::dy, x0::dx])
+        for x0, y0, dx, dy in _ADAM7
+    )
+    height, width = rgb.shape[:2]
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 1])
+    stream = zlib.compress(rows)
+    idat = b"".join(_chunk(b"IDAT", stream[i : i + 4096]) for i in range(0, len(stream), 4096))
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + idat + _chunk(b"IEND", b"")
+
+
+def test_an_interlaced_png_passes_whole_and_is_refused_cut_and_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    rgb = np.random.default_rng(2).integers(0, 256, (101, 77, 3), dtype=np.uint8)
+    data = _interlaced_png(rgb)
+    with Image.open(io.BytesIO(data)) as image:  # the helper writes what Pillow reads back
+        assert np.array_equal(np.asarray(image.convert("RGB")), rgb)
+    assert image_check(data=data, limits=ImageLimits()).height == 101
+    assert _refusal(_png_without_its_last_idat_chunks(data), ImageLimits()).reason == (
+        ImageRejection.TRUNCATED
+    )
