@@ -72,9 +72,10 @@ def image_check(*, data: bytes, limits: ImageLimits, decode: bool = True) -> Che
 
     Order: byte size (cheap), then the header (format, width, height) and the pixel limit, then the
     dimensions, the end marker, and only then, with `decode`, a full decode with Pillow (twice for a JPEG, to
-    tell a whole one from one cut short and closed: `_jpeg_self_contained`). A caller that decodes
-    the pixels itself right after (the face pipeline, with OpenCV) passes `decode=False` and refuses what its
-    own decoder cannot read: the image is then decoded once, not twice.
+    tell a whole one from one cut short and closed: `_jpeg_self_contained`). `decode=False` skips the
+    decode, and with it the checks only a decode can make: a JPEG cut short and closed, a PNG missing whole
+    IDAT chunks, damaged pixels. Another decoder does not make up for them all (OpenCV decodes the cut and
+    closed JPEG without an error), so the face pipeline decodes here too before OpenCV does.
     """
     if not data:
         raise ImageRejectedError("The image is empty.", reason=ImageRejection.EMPTY)
