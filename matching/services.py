@@ -10,18 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from matching import images, pipeline, registry, samples
+from matching.binomial import clopper_pearson_interval, clopper_pearson_upper
 from matching.engine import FaceModels, engine_reset
 from matching.evaluation import evaluation_run, fpir_at_distance
 from matching.exceptions import FaceQualityError, MatchingErrorCode
 from matching.search import GalleryIndex, GalleryShard, SearchResult, results_merge
 from matching.types import CheckedImage, Face, ImageLimits, QualityReason, SampleFace
 
-# Search and evaluation are re-exported so the gateway reaches matching only through this module.
+# Search, evaluation and its statistics are re-exported so the gateway reaches matching only through this module.
 __all__ = [
     "FaceModels",
     "GalleryIndex",
     "GalleryShard",
     "SearchResult",
+    "clopper_pearson_interval",
+    "clopper_pearson_upper",
     "evaluation_run",
     "face_embed_one",
     "face_models_build",
