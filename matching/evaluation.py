@@ -18,6 +18,9 @@ Protocol (NIST FRTE 1:N, investigation mode with a threshold; docs/matching.md):
   attribute is reported separately. Intervals are percentile bootstraps over *subjects*
   (each probe is one subject), resampled within each group, so the max/min ratio between
   groups gets an interval from the same replicates.
+* FPIR also gets an exact one-sided Clopper-Pearson upper bound (``fpir_upper``, at
+  ``confidence``): a bootstrap of zero false hits is [0, 0] however few the searches, so
+  only the exact bound can show that FPIR is under a cap (``matching.gate``).
 
 Only plain arrays go in and plain dicts come out, so the gateway can feed it records and
 store the report without ``matching`` knowing about either.
@@ -33,6 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from matching.binomial import clopper_pearson_upper
 from matching.search import GalleryIndex
 
 __all__ = [
@@ -48,7 +52,11 @@ SMALL_CELL = 5  # groups with fewer searches are reported but flagged (and suppr
 
 @dataclass(frozen=True)
 class GroupRates:
-    """Error rates of one group (or ``overall``) with 95 % bootstrap intervals."""
+    """Error rates of one group (or ``overall``) with 95 % bootstrap intervals.
+
+    ``fpir_upper`` is the exact one-sided Clopper-Pearson upper bound of FPIR at the report's
+    ``confidence``; None when the group had no non-mated search.
+    """
 
     attribute: str
     group: str
@@ -61,6 +69,7 @@ class GroupRates:
     small_cell: bool
     # Investigation mode (NIST FRTE, threshold zero): the mate is not the first candidate.
     rank1_miss_rate: float | None = None
+    fpir_upper: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,7 @@ class EvaluationReport:
     nonmated_best_distances: tuple[float, ...]
     bootstrap_replicates: int
     ratio_trigger: float
+    confidence: float = 0.95
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per group, overall first: the accountability-report table."""
@@ -105,6 +115,7 @@ class EvaluationReport:
             "gallery_size": self.gallery_size,
             "bootstrap_replicates": self.bootstrap_replicates,
             "ratio_trigger": self.ratio_trigger,
+            "confidence": self.confidence,
             "rows": self.rows(),
             "ratios": [
                 {
@@ -132,6 +143,7 @@ def _row(rates: GroupRates) -> dict[str, Any]:
         "fnir_ci": list(rates.fnir_ci) if rates.fnir_ci else None,
         "fpir": rates.fpir,
         "fpir_ci": list(rates.fpir_ci) if rates.fpir_ci else None,
+        "fpir_upper": rates.fpir_upper,
         "small_cell": rates.small_cell,
         "rank1_miss_rate": rates.rank1_miss_rate,
     }
@@ -172,6 +184,7 @@ def evaluation_run(
     replicates: int = 1000,
     ratio_trigger: float = 2.0,
     seed: int = 0,
+    confidence: float = 0.95,
 ) -> EvaluationReport:
     """Run mated and non-mated searches and report FNIR/FPIR overall and per group.
 
@@ -179,6 +192,7 @@ def evaluation_run(
     whether that subject is in the gallery (the same for all its photos); ``groups`` maps an
     attribute name to one label per photo; ``capture_order`` (for example booking time) picks
     each subject's latest photo as the probe (default: the last row of the subject).
+    ``confidence`` is that of the one-sided FPIR bound (``fpir_upper``).
     """
     rows = len(subject_ids)
     if descriptors.shape[0] != rows or len(enrolled) != rows:
@@ -194,6 +208,8 @@ def evaluation_run(
         list_size=list_size,
         threshold=threshold,
     )
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
     rng = np.random.default_rng(seed)
     overall = _rates(
         attribute="overall",
@@ -202,6 +218,7 @@ def evaluation_run(
         false_hits=outcomes.false_hits,
         rng=rng,
         replicates=replicates,
+        confidence=confidence,
         rank1_misses=outcomes.rank1_misses,
     )
     group_rates: list[GroupRates] = []
@@ -216,6 +233,7 @@ def evaluation_run(
             rng=rng,
             replicates=replicates,
             ratio_trigger=ratio_trigger,
+            confidence=confidence,
         )
         group_rates.extend(attr_rates)
         ratios.extend(attr_ratios)
@@ -229,6 +247,7 @@ def evaluation_run(
         nonmated_best_distances=tuple(float(d) for d in np.sort(outcomes.best_nonmate)),
         bootstrap_replicates=replicates,
         ratio_trigger=ratio_trigger,
+        confidence=confidence,
     )
 
 
@@ -310,6 +329,7 @@ def _rates(
     false_hits: npt.NDArray[np.bool_],
     rng: np.random.Generator,
     replicates: int,
+    confidence: float,
     rank1_misses: npt.NDArray[np.bool_] | None = None,
 ) -> GroupRates:
     fnir_samples = _bootstrap_means(misses, rng, replicates)
@@ -327,6 +347,13 @@ def _rates(
         rank1_miss_rate=(
             float(rank1_misses.mean()) if rank1_misses is not None and rank1_misses.size else None
         ),
+        fpir_upper=(
+            clopper_pearson_upper(
+                successes=int(false_hits.sum()), trials=int(false_hits.size), confidence=confidence
+            )
+            if false_hits.size
+            else None
+        ),
     )
 
 
@@ -339,6 +366,7 @@ def _attribute_rates(
     rng: np.random.Generator,
     replicates: int,
     ratio_trigger: float,
+    confidence: float,
 ) -> tuple[list[GroupRates], list[RatioSummary]]:
     """Per-group rates of one attribute, then the max/min ratio of each rate with its CI."""
     labels = sorted(set(mated_labels.tolist()) | set(nonmated_labels.tolist()))
@@ -355,6 +383,7 @@ def _attribute_rates(
                 false_hits=false_hits,
                 rng=rng,
                 replicates=replicates,
+                confidence=confidence,
                 rank1_misses=outcomes.rank1_misses[mated_labels == label],
             )
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -146,6 +148,81 @@ def test_fpir_at_distance_reads_the_nonmated_best_scores() -> None:
     assert fpir_at_distance(nonmated_best_distances=best, distance=0.5) == 0.75
     assert fpir_at_distance(nonmated_best_distances=best, distance=0.1) == 0.0
     assert fpir_at_distance(nonmated_best_distances=[], distance=0.1) is None
+
+
+def _county(
+    rng: np.random.Generator,
+    *,
+    groups: dict[str, tuple[int, int]],
+    stranger_distance: float | np.ndarray = 5.0,
+) -> dict[str, Any]:
+    """Enrolled people photographed twice 0.1 apart (always found) and strangers who are not enrolled.
+
+    ``groups`` maps a label to (people enrolled, strangers). Stranger ``i`` sits
+    ``stranger_distance`` (or its ``i``-th entry) from the first enrolled photo of person ``i``, so
+    its best non-mate distance is known by construction while that is the nearest face.
+    """
+    descriptors, subjects, enrolled, labels = [], [], [], []
+    centres: list[np.ndarray] = []
+    for label, (people, _) in groups.items():
+        for _ in range(people):
+            centre = rng.standard_normal(DIM) * 0.5
+            step = rng.standard_normal(DIM)
+            for photo in (centre, centre + 0.1 * step / np.linalg.norm(step)):
+                descriptors.append(photo)
+                subjects.append(f"p{len(centres)}")
+                enrolled.append(True)
+                labels.append(label)
+            centres.append(centre)
+    distances = np.broadcast_to(
+        np.asarray(stranger_distance, float), (sum(n for _, n in groups.values()),)
+    )
+    stranger = 0
+    for label, (_, strangers) in groups.items():
+        for _ in range(strangers):
+            direction = rng.standard_normal(DIM)
+            centre = centres[stranger % len(centres)]
+            descriptors.append(centre + distances[stranger] * direction / np.linalg.norm(direction))
+            subjects.append(f"x{stranger}")
+            enrolled.append(False)
+            labels.append(label)
+            stranger += 1
+    return {
+        "descriptors": np.asarray(descriptors, dtype=np.float32),
+        "subject_ids": subjects,
+        "enrolled": enrolled,
+        "groups": {"race": labels},
+        "list_size": 5,
+        "replicates": 100,
+    }
+
+
+def test_no_false_hit_is_bounded_by_clopper_pearson_where_the_bootstrap_says_zero() -> None:
+    """FR-03: 320 clean searches per group bound FPIR under 1 %; the bootstrap interval is [0, 0]
+    and would say the same of 3."""
+    population = _county(np.random.default_rng(4), groups={"A": (60, 320), "B": (60, 320)})
+    report = evaluation_run(**population, threshold=0.6)
+    assert report.overall.fpir == 0.0
+    assert report.overall.fpir_ci == (0.0, 0.0)
+    assert report.overall.fpir_upper == pytest.approx(1 - 0.05 ** (1 / 640))
+    for group in report.groups:
+        assert group.fpir_ci == (0.0, 0.0)
+        assert group.fpir_upper == pytest.approx(1 - 0.05 ** (1 / 320))
+    as_dict = report.as_dict()
+    assert as_dict["confidence"] == 0.95
+    assert [row["fpir_upper"] for row in as_dict["rows"]] == [
+        r.fpir_upper for r in (report.overall, *report.groups)
+    ]
+    stricter = evaluation_run(**population, threshold=0.6, confidence=0.99)
+    assert stricter.overall.fpir_upper == pytest.approx(1 - 0.01 ** (1 / 640))
+
+
+def test_a_group_without_non_mated_searches_has_no_fpir_bound() -> None:
+    population = _county(np.random.default_rng(5), groups={"A": (10, 0), "B": (10, 12)})
+    report = evaluation_run(**population, threshold=0.6)
+    by_group = {r.group: r for r in report.groups}
+    assert by_group["A"].fpir_upper is None
+    assert by_group["B"].fpir_upper == pytest.approx(1 - 0.05 ** (1 / 12))
 
 
 def test_inputs_of_different_lengths_are_refused() -> None:
