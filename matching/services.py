@@ -20,6 +20,7 @@ from matching.evaluation import (
     threshold_calibrate,
 )
 from matching.exceptions import FaceQualityError, MatchingErrorCode
+from matching.gate import GateFailure, GateFailureCode, GateResult, evaluation_gate
 from matching.search import GalleryIndex, GalleryShard, SearchResult, results_merge
 from matching.types import CheckedImage, Face, ImageLimits, QualityReason, SampleFace
 
@@ -29,10 +30,14 @@ __all__ = [
     "FaceModels",
     "GalleryIndex",
     "GalleryShard",
+    "GateFailure",
+    "GateFailureCode",
+    "GateResult",
     "SearchResult",
     "ThresholdCalibration",
     "clopper_pearson_interval",
     "clopper_pearson_upper",
+    "evaluation_gate",
     "evaluation_run",
     "face_embed_one",
     "face_models_build",

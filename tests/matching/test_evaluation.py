@@ -9,6 +9,7 @@ import pytest
 
 from matching.binomial import clopper_pearson_upper
 from matching.evaluation import evaluation_run, fpir_at_distance, threshold_calibrate
+from tests.matching.synthetic import county_population
 
 DIM = 128
 
@@ -151,57 +152,12 @@ def test_fpir_at_distance_reads_the_nonmated_best_scores() -> None:
     assert fpir_at_distance(nonmated_best_distances=[], distance=0.1) is None
 
 
-def _county(
-    rng: np.random.Generator,
-    *,
-    groups: dict[str, tuple[int, int]],
-    stranger_distance: float | np.ndarray = 5.0,
-) -> dict[str, Any]:
-    """Enrolled people photographed twice 0.1 apart (always found) and strangers who are not enrolled.
-
-    ``groups`` maps a label to (people enrolled, strangers). Stranger ``i`` sits
-    ``stranger_distance`` (or its ``i``-th entry) from the first enrolled photo of person ``i``, so
-    its best non-mate distance is known by construction while that is the nearest face.
-    """
-    descriptors, subjects, enrolled, labels = [], [], [], []
-    centres: list[np.ndarray] = []
-    for label, (people, _) in groups.items():
-        for _ in range(people):
-            centre = rng.standard_normal(DIM) * 0.5
-            step = rng.standard_normal(DIM)
-            for photo in (centre, centre + 0.1 * step / np.linalg.norm(step)):
-                descriptors.append(photo)
-                subjects.append(f"p{len(centres)}")
-                enrolled.append(True)
-                labels.append(label)
-            centres.append(centre)
-    distances = np.broadcast_to(
-        np.asarray(stranger_distance, float), (sum(n for _, n in groups.values()),)
-    )
-    stranger = 0
-    for label, (_, strangers) in groups.items():
-        for _ in range(strangers):
-            direction = rng.standard_normal(DIM)
-            centre = centres[stranger % len(centres)]
-            descriptors.append(centre + distances[stranger] * direction / np.linalg.norm(direction))
-            subjects.append(f"x{stranger}")
-            enrolled.append(False)
-            labels.append(label)
-            stranger += 1
-    return {
-        "descriptors": np.asarray(descriptors, dtype=np.float32),
-        "subject_ids": subjects,
-        "enrolled": enrolled,
-        "groups": {"race": labels},
-        "list_size": 5,
-        "replicates": 100,
-    }
-
-
 def test_no_false_hit_is_bounded_by_clopper_pearson_where_the_bootstrap_says_zero() -> None:
     """FR-03: 320 clean searches per group bound FPIR under 1 %; the bootstrap interval is [0, 0]
     and would say the same of 3."""
-    population = _county(np.random.default_rng(4), groups={"A": (60, 320), "B": (60, 320)})
+    population = county_population(
+        np.random.default_rng(4), groups={"A": (60, 320), "B": (60, 320)}
+    )
     report = evaluation_run(**population, threshold=0.6)
     assert report.overall.fpir == 0.0
     assert report.overall.fpir_ci == (0.0, 0.0)
@@ -219,7 +175,7 @@ def test_no_false_hit_is_bounded_by_clopper_pearson_where_the_bootstrap_says_zer
 
 
 def test_a_group_without_non_mated_searches_has_no_fpir_bound() -> None:
-    population = _county(np.random.default_rng(5), groups={"A": (10, 0), "B": (10, 12)})
+    population = county_population(np.random.default_rng(5), groups={"A": (10, 0), "B": (10, 12)})
     report = evaluation_run(**population, threshold=0.6)
     by_group = {r.group: r for r in report.groups}
     assert by_group["A"].fpir_upper is None
@@ -274,7 +230,9 @@ def test_the_evaluation_reads_fnir_at_the_calibrated_threshold() -> None:
     mates 0.5 apart are not, though the usual 0.6 would have found them."""
     rng = np.random.default_rng(7)
     distances = rng.uniform(0.2, 2.0, 640)
-    population = _county(rng, groups={"A": (60, 320), "B": (60, 320)}, stranger_distance=distances)
+    population = county_population(
+        rng, groups={"A": (60, 320), "B": (60, 320)}, stranger_distance=distances
+    )
     report = evaluation_run(**population, target_fpir=0.01)
     assert report.calibration is not None
     expected = threshold_calibrate(nonmated_best_distances=distances.tolist(), target_fpir=0.01)
@@ -298,7 +256,7 @@ def test_the_evaluation_reads_fnir_at_the_calibrated_threshold() -> None:
 
 
 def test_a_calibration_that_finds_no_threshold_evaluates_at_zero() -> None:
-    population = _county(np.random.default_rng(8), groups={"A": (20, 40)})
+    population = county_population(np.random.default_rng(8), groups={"A": (20, 40)})
     report = evaluation_run(**population, target_fpir=0.01)
     assert report.calibration is not None
     assert report.calibration.threshold is None
@@ -311,7 +269,7 @@ def test_a_calibration_that_finds_no_threshold_evaluates_at_zero() -> None:
     "modes", [{}, {"threshold": 0.6, "target_fpir": 0.01}], ids=["neither", "both"]
 )
 def test_a_threshold_or_a_target_is_needed_not_both(modes: dict[str, Any]) -> None:
-    population = _county(np.random.default_rng(9), groups={"A": (5, 5)})
+    population = county_population(np.random.default_rng(9), groups={"A": (5, 5)})
     with pytest.raises(ValueError, match="either a threshold or a target_fpir"):
         evaluation_run(**population, **modes)
 
