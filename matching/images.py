@@ -87,11 +87,9 @@ def image_check(*, data: bytes, limits: ImageLimits, decode: bool = True) -> Che
         )
     image_format, width, height = _header_read(data=data, limits=limits)
     _dimensions_check(width=width, height=height, limits=limits)
+    # Only JPEG and PNG must end on their end marker: a JP2 file may carry metadata boxes after its codestream.
     if image_format == "JPEG":
-        _jpeg_scan_end(
-            data
-        )  # raises when the image's segments do not end in an end-of-image marker
-    # A JP2 file may carry metadata boxes after its codestream, so only JPEG and PNG must end on the marker.
+        _jpeg_scan_end(data)  # raises unless the segments lead to an end-of-image marker
     elif image_format == "PNG" and not _ends_properly(data=data):
         raise ImageRejectedError(
             f"The {image_format} image ends before its end marker (the file was cut short).",
