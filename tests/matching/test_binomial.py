@@ -37,8 +37,8 @@ def test_the_bound_is_never_zero_though_a_bootstrap_of_no_hits_would_be() -> Non
 @pytest.mark.parametrize(
     ("successes", "trials", "expected"),
     [
-        # The usual two-sided 95 % examples (e.g. Clopper & Pearson 1934 tables; Wikipedia's
-        # "Binomial proportion confidence interval"): 5 of 10, 1 of 10, 0 of 10.
+        # Commonly tabulated two-sided 95 % intervals, to 6 decimals (they agree with
+        # scipy.stats.beta; 0 of 10 and 10 of 10 are the closed forms 1 - 0.025 ** 0.1 and its mirror).
         (5, 10, (0.187086, 0.812914)),
         (1, 10, (0.002529, 0.445016)),
         (0, 10, (0.0, 0.308497)),
