@@ -1,7 +1,9 @@
 """Photo to descriptors: decode and validate, detect, landmarks, align, embed, judge quality.
 
 Uploaded photos are untrusted input, so they pass `matching.images.image_check` (the same checks, with the
-same limits, as a mugshot being imported) before OpenCV decodes their pixels.
+same limits, as a mugshot being imported), full decode included, before OpenCV decodes their pixels. OpenCV
+cannot be the judge: it decodes a JPEG cut short and closed with an end marker without an error, the rest of
+the face grey. The extra decodes cost milliseconds against a second or so of face detection.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ PITCH_RANGE = (0.45, 1.15)
 def image_decode(*, image: bytes, limits: ImageLimits | None = None) -> npt.NDArray[np.uint8]:
     """Check an uploaded photo against `limits` (default: `ImageLimits()`) and decode it to an RGB
     ``(rows, cols, 3)`` uint8 array; raises ``ImageRejectedError`` with its reason."""
-    image_check(data=image, limits=limits or ImageLimits(), decode=False)
+    image_check(data=image, limits=limits or ImageLimits())
     bgr = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
         raise ImageRejectedError("The image could not be decoded.", reason=ImageRejection.CORRUPT)

@@ -10,18 +10,34 @@ from pathlib import Path
 from typing import Any
 
 from matching import images, pipeline, registry, samples
+from matching.binomial import clopper_pearson_interval, clopper_pearson_upper
 from matching.engine import FaceModels, engine_reset
-from matching.evaluation import evaluation_run, fpir_at_distance
+from matching.evaluation import (
+    EvaluationReport,
+    ThresholdCalibration,
+    evaluation_run,
+    fpir_at_distance,
+    threshold_calibrate,
+)
 from matching.exceptions import FaceQualityError, MatchingErrorCode
+from matching.gate import GateFailure, GateFailureCode, GateResult, evaluation_gate
 from matching.search import GalleryIndex, GalleryShard, SearchResult, results_merge
 from matching.types import CheckedImage, Face, ImageLimits, QualityReason, SampleFace
 
-# Search and evaluation are re-exported so the gateway reaches matching only through this module.
+# Search, evaluation and its statistics are re-exported so the gateway reaches matching only through this module.
 __all__ = [
+    "EvaluationReport",
     "FaceModels",
     "GalleryIndex",
     "GalleryShard",
+    "GateFailure",
+    "GateFailureCode",
+    "GateResult",
     "SearchResult",
+    "ThresholdCalibration",
+    "clopper_pearson_interval",
+    "clopper_pearson_upper",
+    "evaluation_gate",
     "evaluation_run",
     "face_embed_one",
     "face_models_build",
@@ -32,6 +48,7 @@ __all__ = [
     "results_merge",
     "sample_faces",
     "sample_mated_variants",
+    "threshold_calibrate",
 ]
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from matching.evaluation import evaluation_run, fpir_at_distance
+from matching.binomial import clopper_pearson_upper
+from matching.evaluation import evaluation_run, fpir_at_distance, threshold_calibrate
+from tests.matching.synthetic import county_population
 
 DIM = 128
 
@@ -146,6 +150,128 @@ def test_fpir_at_distance_reads_the_nonmated_best_scores() -> None:
     assert fpir_at_distance(nonmated_best_distances=best, distance=0.5) == 0.75
     assert fpir_at_distance(nonmated_best_distances=best, distance=0.1) == 0.0
     assert fpir_at_distance(nonmated_best_distances=[], distance=0.1) is None
+
+
+def test_no_false_hit_is_bounded_by_clopper_pearson_where_the_bootstrap_says_zero() -> None:
+    """FR-03: 320 clean searches per group bound FPIR under 1 %; the bootstrap interval is [0, 0]
+    and would say the same of 3."""
+    population = county_population(
+        np.random.default_rng(4), groups={"A": (60, 320), "B": (60, 320)}
+    )
+    report = evaluation_run(**population, threshold=0.6)
+    assert report.overall.fpir == 0.0
+    assert report.overall.fpir_ci == (0.0, 0.0)
+    assert report.overall.fpir_upper == pytest.approx(1 - 0.05 ** (1 / 640))
+    for group in report.groups:
+        assert group.fpir_ci == (0.0, 0.0)
+        assert group.fpir_upper == pytest.approx(1 - 0.05 ** (1 / 320))
+    as_dict = report.as_dict()
+    assert as_dict["confidence"] == 0.95
+    assert [row["fpir_upper"] for row in as_dict["rows"]] == [
+        r.fpir_upper for r in (report.overall, *report.groups)
+    ]
+    stricter = evaluation_run(**population, threshold=0.6, confidence=0.99)
+    assert stricter.overall.fpir_upper == pytest.approx(1 - 0.01 ** (1 / 640))
+
+
+def test_a_group_without_non_mated_searches_has_no_fpir_bound() -> None:
+    population = county_population(np.random.default_rng(5), groups={"A": (10, 0), "B": (10, 12)})
+    report = evaluation_run(**population, threshold=0.6)
+    by_group = {r.group: r for r in report.groups}
+    assert by_group["A"].fpir_upper is None
+    assert by_group["B"].fpir_upper == pytest.approx(1 - 0.05 ** (1 / 12))
+
+
+def _most_hits_within(target: float, searches: int) -> int:
+    """Brute force: the most false hits whose 95 % bound stays within the target."""
+    return max(
+        k
+        for k in range(searches + 1)
+        if clopper_pearson_upper(successes=k, trials=searches) <= target
+    )
+
+
+def test_calibration_picks_the_largest_threshold_the_fpir_bound_allows() -> None:
+    distances = np.random.default_rng(6).uniform(0.2, 2.0, 1000)
+    calibration = threshold_calibrate(nonmated_best_distances=distances.tolist(), target_fpir=0.01)
+    allowed = _most_hits_within(0.01, 1000)
+    assert allowed == 4  # 4 of 1000 bound FPIR at 0.91 %; 5 of 1000 at 1.05 %
+    ordered = np.sort(distances)
+    assert calibration.threshold == ordered[allowed]
+    assert calibration.false_hits == allowed
+    assert calibration.fpir == allowed / 1000
+    assert calibration.fpir_upper is not None
+    assert calibration.fpir_upper <= 0.01
+    # Any larger threshold lets one more search through and the bound over the target.
+    assert clopper_pearson_upper(successes=allowed + 1, trials=1000) > 0.01
+    assert calibration.as_dict()["threshold"] == calibration.threshold
+
+
+def test_calibration_with_tied_distances_does_not_count_the_tie_as_a_hit() -> None:
+    distances = [0.3] * 10 + [0.5] * 990  # the first 10 searches found a stranger equally close
+    calibration = threshold_calibrate(nonmated_best_distances=distances, target_fpir=0.01)
+    assert calibration.threshold == 0.3
+    assert calibration.false_hits == 0
+    assert calibration.fpir_upper == pytest.approx(1 - 0.05 ** (1 / 1000))
+
+
+def test_too_few_non_mated_searches_cannot_calibrate_any_threshold() -> None:
+    calibration = threshold_calibrate(nonmated_best_distances=[5.0] * 298, target_fpir=0.01)
+    assert calibration.threshold is None
+    assert calibration.min_nonmated_searches == 299
+    assert calibration.fpir_upper is None
+    enough = threshold_calibrate(nonmated_best_distances=[5.0] * 299, target_fpir=0.01)
+    assert enough.threshold == 5.0
+    assert threshold_calibrate(nonmated_best_distances=[], target_fpir=0.01).threshold is None
+
+
+def test_the_evaluation_reads_fnir_at_the_calibrated_threshold() -> None:
+    """Strangers between 0.2 and 2.0 from a gallery face; mates 0.1 apart are found at that threshold,
+    mates 0.5 apart are not, though the usual 0.6 would have found them."""
+    rng = np.random.default_rng(7)
+    distances = rng.uniform(0.2, 2.0, 640)
+    population = county_population(
+        rng, groups={"A": (60, 320), "B": (60, 320)}, stranger_distance=distances
+    )
+    report = evaluation_run(**population, target_fpir=0.01)
+    assert report.calibration is not None
+    expected = threshold_calibrate(nonmated_best_distances=distances.tolist(), target_fpir=0.01)
+    assert report.threshold == pytest.approx(expected.threshold)
+    assert report.threshold == pytest.approx(np.sort(distances)[_most_hits_within(0.01, 640)])
+    assert report.overall.fpir_upper is not None
+    assert report.overall.fpir_upper == pytest.approx(report.calibration.fpir_upper)
+    assert report.overall.fpir_upper <= 0.01
+    assert report.overall.fnir == 0.0
+    assert report.as_dict()["calibration"] == report.calibration.as_dict()
+    assert report.as_dict()["threshold"] == report.threshold
+
+    far_mates = population | {"descriptors": population["descriptors"].copy()}
+    enrolled_photos = np.flatnonzero(population["enrolled"])
+    for probe in enrolled_photos[1::2]:  # each person's second photo: move it 0.5 from the first
+        first = far_mates["descriptors"][probe - 1]
+        step = far_mates["descriptors"][probe] - first
+        far_mates["descriptors"][probe] = first + 0.5 * step / np.linalg.norm(step)
+    assert evaluation_run(**far_mates, threshold=0.6).overall.fnir == 0.0
+    assert evaluation_run(**far_mates, target_fpir=0.01).overall.fnir == 1.0
+
+
+def test_a_calibration_that_finds_no_threshold_evaluates_at_zero() -> None:
+    population = county_population(np.random.default_rng(8), groups={"A": (20, 40)})
+    report = evaluation_run(**population, target_fpir=0.01)
+    assert report.calibration is not None
+    assert report.calibration.threshold is None
+    assert report.threshold == 0.0
+    assert report.overall.fnir == 1.0
+    assert report.overall.fpir == 0.0
+
+
+@pytest.mark.parametrize(
+    "modes", [{}, {"threshold": 0.6, "target_fpir": 0.01}], ids=["neither", "both"]
+)
+def test_a_threshold_or_a_target_is_needed_not_both(modes: dict[str, Any]) -> None:
+    population = county_population(np.random.default_rng(9), groups={"A": (5, 5)})
+    with pytest.raises(ValueError, match="either a threshold or a target_fpir"):
+        evaluation_run(**population, **modes)
 
 
 def test_inputs_of_different_lengths_are_refused() -> None:

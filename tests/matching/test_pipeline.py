@@ -75,6 +75,14 @@ def test_truncated_jpeg_is_refused(astronaut_png: bytes) -> None:
     assert caught.value.code == MatchingErrorCode.IMAGE_TRUNCATED
 
 
+def test_a_probe_cut_short_and_closed_with_an_end_marker_is_refused(astronaut_png: bytes) -> None:
+    """OpenCV decodes it without complaint, the missing half grey: a half face would be searched."""
+    jpeg = _jpeg(_decode(astronaut_png))
+    with pytest.raises(ImageRejectedError) as caught:
+        pipeline.image_decode(image=jpeg[: len(jpeg) // 2] + b"\xff\xd9")
+    assert caught.value.code == MatchingErrorCode.IMAGE_TRUNCATED
+
+
 def test_oversized_upload_is_refused() -> None:
     with pytest.raises(ImageRejectedError) as caught:
         pipeline.image_decode(image=b"\xff\xd8\xff" + b"\0" * ImageLimits().max_bytes)
