@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from policies.text import TermMatcher
 from policies.transforms import FieldRule
 from policies.types import Mode
 
@@ -96,10 +96,8 @@ class PolicySet:
     sources: tuple[str, ...] = ()
     purposes: dict[str, PurposeSpec] = field(default_factory=dict)
     offense_lists: dict[str, frozenset[str]] = field(default_factory=dict)
-    keyword_pattern: re.Pattern[str] | None = None
-    # Cheap substring pre-check before the (slower) regex runs: acronyms as written, words lower-cased.
-    keyword_acronyms: tuple[str, ...] = ()
-    keyword_needles: tuple[str, ...] = ()
+    # The keyword backstop (IM-11c); ``None`` switches it off (only ever in tests).
+    keywords: TermMatcher | None = None
     sensitive_fields: frozenset[str] = frozenset()
     agreements: tuple[Agreement, ...] = ()
     forbids: tuple[Forbid, ...] = ()

@@ -94,8 +94,17 @@ def courts_excluding(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., 
     return get
 
 
-def _decide(request: dict[str, Any], policy_set: PolicySet, tags: Any) -> Decision:
-    return decide(request=request, policy_set=policy_set, keys=KEYS, now=NOW, field_tags=tags)
+def _decide(
+    request: dict[str, Any], policy_set: PolicySet, tags: Any, *, proxy_registered: bool = False
+) -> Decision:
+    return decide(
+        request=request,
+        policy_set=policy_set,
+        keys=KEYS,
+        now=NOW,
+        field_tags=tags,
+        proxy_registered=proxy_registered,
+    )
 
 
 # --- table -------------------------------------------------------------------------------------
@@ -282,7 +291,7 @@ def test_immigration_sensitive_tagged_fields_never_reach_an_immigration_request(
     request = request_with(DHS, fields=fields)
     if behalf:  # the same agency, now naming DHS as its principal: still immigration-involved
         request["on_behalf_of"] = copy.deepcopy(DHS["recipient"])
-    decision = _decide(request, tagged_set, tags)
+    decision = _decide(request, tagged_set, tags, proxy_registered=behalf)
     assert decision.effect is Effect.PERMIT  # the property is not passing because nothing leaves
     for record in decision.released:
         for path in _paths(record):

@@ -138,3 +138,17 @@ def test_explain_rejects_a_bad_tags_file(tmp_path: Path, content: str, message: 
         _run(*args, "--tags", str(tags_file))
     with pytest.raises(CommandError, match="cannot read field tags JSON"):
         _run(*args, "--tags", str(tmp_path / "absent.json"))
+
+
+def test_explain_can_take_the_proxy_as_registered(tmp_path: Path, settings) -> None:
+    settings.POLICY_KEYS_FILE = tmp_path / "keys.json"
+    _run("keys-init")
+    request = dict(POLICE_REQUEST, on_behalf_of={"type": "state_le", "name": "State Patrol"})
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps(request))
+    out, _ = _run("explain", "--dir", str(LIBRARY), "--request", str(request_file))
+    assert json.loads(out)["effect"] == "review"
+    out, _ = _run(
+        "explain", "--dir", str(LIBRARY), "--request", str(request_file), "--proxy-registered"
+    )
+    assert json.loads(out)["effect"] == "permit"
