@@ -355,8 +355,16 @@ def _find_agreement(
 
 
 def _agreement_reasons(
-    view: RequestView, agreement: Agreement, item: AgreementPurpose, *, tags_known: bool
+    view: RequestView,
+    agreement: Agreement,
+    item: AgreementPurpose,
+    *,
+    tags_known: bool,
+    record_count: int,
 ) -> list[Reason]:
+    """The agreement's terms. ``record_count`` counts only the records that may leave: a guarded
+    booking (juvenile, sealed, expunged, removed, or otherwise excluded) must weigh exactly as a
+    booking that does not exist, or the answer would confirm that it exists (CJ-09)."""
     reasons = []
     where = f"agreement {agreement.id}"
     if item.exclude_tags and not tags_known:
@@ -400,11 +408,11 @@ def _agreement_reasons(
                 f"{where} does not allow requests on behalf of {behalf}",
             )
         )
-    if len(view.records) > item.max_records:
+    if record_count > item.max_records:
         reasons.append(
             reason(
                 ReasonCode.DENY_TOO_MANY_RECORDS,
-                f"{len(view.records)} records requested; {where} allows {item.max_records}",
+                f"{record_count} releasable records requested; {where} allows {item.max_records}",
             )
         )
     return reasons
@@ -575,6 +583,7 @@ def _agreement_and_basis_reasons(
     policy_set: PolicySet,
     *,
     tags_known: bool,
+    record_count: int,
 ) -> list[Reason]:
     """Default deny without an agreement; otherwise its terms and the purpose's legal basis."""
     if found is None:
@@ -584,7 +593,9 @@ def _agreement_and_basis_reasons(
         )
         return [reason(ReasonCode.DENY_NO_AGREEMENT, message)]
     agreement, item = found
-    reasons = _agreement_reasons(view, agreement, item, tags_known=tags_known)
+    reasons = _agreement_reasons(
+        view, agreement, item, tags_known=tags_known, record_count=record_count
+    )
     spec = policy_set.purposes.get(view.purpose)
     if spec is not None:
         if item.requires:
@@ -639,7 +650,7 @@ def evaluate(
     )
     eligible, excluded = _exclusions(view, now=now, exclude_non_conviction=exclude_nc)
     reasons += _agreement_and_basis_reasons(
-        view, found, policy_set, tags_known=field_tags is not None
+        view, found, policy_set, tags_known=field_tags is not None, record_count=len(eligible)
     )
     if found is None or any(r.effect is Effect.DENY for r in reasons):
         return _deny(reasons, policy_set, excluded, flags)
