@@ -138,6 +138,12 @@ _TEXT: dict[ReasonCode, tuple[str, str, str]] = {
         "The county's field sensitivity tags would have had to be supplied, so the fields the "
         "agreement excludes by tag could be left out.",
     ),
+    ReasonCode.DENY_NO_FIELDS_RELEASABLE: (
+        "IM-09",
+        "rules.md IM-09 (share the minimum, and never an empty answer that only confirms records)",
+        "At least one requested field would have had to be on the agreement's allow-list and "
+        "survive the immigration-sensitive fields and the field tags.",
+    ),
     ReasonCode.DENY_DEFAULT: (
         "GOV-04",
         "governance.md 3.1 (default deny)",

@@ -273,6 +273,15 @@ def _guardrail_reasons(view: RequestView, policy_set: PolicySet) -> list[Reason]
         reasons.append(
             reason(ReasonCode.DENY_REQUEST_MALFORMED, "the recipient has neither a name nor an ORI")
         )
+    if view.fields == ():
+        # An empty list asks for nothing; leaving "fields" out (or null) asks for the allow-list.
+        # A reason beside the others, not an early exit, so an immigration request still says so.
+        reasons.append(
+            reason(
+                ReasonCode.DENY_REQUEST_MALFORMED,
+                "fields is an empty list: leave it out (or null) for the agreement's allow-list",
+            )
+        )
     return reasons + _immigration_reasons(view)
 
 
@@ -656,6 +665,8 @@ def evaluate(
         return _deny(reasons, policy_set, excluded, flags)
     agreement, item = found
     rules = _effective_rules(view, agreement, item, policy_set, field_tags)
+    if not rules.rules:
+        return _deny([_no_fields(agreement)], policy_set, excluded, flags)
     if reviews and not (reviewed_by or "").strip():
         return Decision(
             effect=Effect.REVIEW,
@@ -667,6 +678,14 @@ def evaluate(
             flags=flags,
         )
     return _permit(view, agreement, item, rules, eligible, excluded, policy_set, keys, reviews)
+
+
+def _no_fields(agreement: Agreement) -> Reason:
+    return reason(
+        ReasonCode.DENY_NO_FIELDS_RELEASABLE,
+        f"no requested field is released under agreement {agreement.id} (after the allow-list, "
+        "immigration-sensitive fields and field tags); a release of empty records is refused",
+    )
 
 
 def _permit(
@@ -696,6 +715,10 @@ def _permit(
         return _deny([reason(ReasonCode.DENY_KEY_MISSING, str(exc))], policy_set, excluded, ())
     released = tuple(plan.apply_many(eligible))
     flags = tuple(flag for r in reviews for flag in r.flags)
+    if released and not any(released):
+        # Every record lacked every allowed field: a "release" of empty records says only that the
+        # bookings exist, so it is refused like any other release with nothing in it.
+        return _deny([_no_fields(agreement)], policy_set, excluded, flags)
     permit = reason(
         ReasonCode.PERMIT_AGREEMENT,
         f"agreement {agreement.id} permits {view.purpose} for this recipient; "

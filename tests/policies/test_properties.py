@@ -250,8 +250,12 @@ def test_released_fields_are_within_the_allow_list(fields, which, permissive):
             recipient={"type": "court", "name": "Circuit Court"}, purpose="court.proceedings"
         )
     decision = decide(request=request, policy_set=permissive, keys=KEYS, now=NOW)
-    assert decision.effect is Effect.PERMIT
-    agreement = next(a for a in permissive.agreements if a.id == decision.obligations.agreement)
+    agreement = next(
+        a
+        for a in permissive.agreements
+        if a.recipient_type == request["recipient"]["type"]
+        and any(item.covers(request["purpose"]) for item in a.purposes)
+    )
     allow = {
         rule.path
         for item in agreement.purposes
@@ -259,6 +263,14 @@ def test_released_fields_are_within_the_allow_list(fields, which, permissive):
         for rule in item.fields
         if rule.op != "drop"
     }
+    if fields == []:  # asks for nothing: malformed, never a release of empty records
+        assert [r.code for r in decision.reasons] == [ReasonCode.DENY_REQUEST_MALFORMED]
+        return
+    if fields is not None and not any(p in fields or p.split(".")[0] in fields for p in allow):
+        assert [r.code for r in decision.reasons] == [ReasonCode.DENY_NO_FIELDS_RELEASABLE]
+        return
+    assert decision.effect is Effect.PERMIT
+    assert decision.obligations.agreement == agreement.id
     for record in decision.released:
         released = _paths(record)
         assert released <= allow
