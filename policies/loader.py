@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 
 from policies.immigration import registry_terms
 from policies.model import Agreement, AgreementPurpose, Forbid, PolicySet, PurposeSpec
+from policies.reasons import reason
 from policies.schema import SCHEMAS
 from policies.text import TermMatcher
 from policies.transforms import FieldRule
@@ -340,6 +341,25 @@ def _cross_checks(
     return problems
 
 
+def _contradictions(agreements: Iterable[Agreement]) -> list[str]:
+    """Agreements marked active whose own terms deny every request (``standing_denials``).
+
+    The set stays valid, since such an agreement can only deny, but ``policy validate`` fails on
+    it: the county meant to switch something on that the engine will never let through.
+    """
+    found = []
+    for agreement in agreements:
+        if agreement.status != "active":
+            continue
+        for code, what in agreement.standing_denials():
+            denial = reason(code, what)
+            found.append(
+                f"{agreement.source}: agreement {agreement.id} is active but {what}, so every "
+                f"request under it is denied ({code}; {denial.citation})"
+            )
+    return found
+
+
 def _op_of(item: AgreementPurpose, path: str) -> Op:
     return next(rule.op for rule in item.fields if rule.path == path)
 
@@ -412,6 +432,7 @@ def policy_set_load(*, dirs: Sequence[Path]) -> PolicySet:
     return PolicySet(
         version=version,
         problems=tuple(problems),
+        contradictions=tuple(_contradictions(agreements.values())),
         sources=tuple(str(path) for path in files),
         purposes=purposes,
         offense_lists=offense_lists,

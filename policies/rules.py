@@ -389,18 +389,7 @@ def _agreement_reasons(
         reasons.append(
             reason(ReasonCode.DENY_AGREEMENT_NOT_ACTIVE, f"{where} is {agreement.status}")
         )
-    if agreement.recipient_type == RecipientType.VENDOR:
-        if not agreement.approval_reference:
-            reasons.append(
-                reason(ReasonCode.DENY_NO_APPROVAL_REFERENCE, f"{where} has no approval reference")
-            )
-        if agreement.consideration.startswith("in_kind"):
-            reasons.append(
-                reason(
-                    ReasonCode.DENY_IN_KIND_CONSIDERATION,
-                    f"{where} trades data for {agreement.consideration}",
-                )
-            )
+    reasons += [reason(code, f"{where} {what}") for code, what in agreement.standing_denials()]
     if view.mode == Mode.BATCH and Mode.BATCH not in item.modes:
         reasons.append(
             reason(ReasonCode.DENY_BATCH_NOT_PERMITTED, f"{where} does not permit batch mode")

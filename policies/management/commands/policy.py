@@ -28,7 +28,8 @@ from policies.services import (
 
 class Command(BaseCommand):
     help = (
-        "Release policies: 'validate' (exit 1 listing every problem), 'test' (run *_test.yaml cases), "
+        "Release policies: 'validate' (exit 1 listing every problem and every active agreement that "
+        "denies every request), 'test' (run *_test.yaml cases), "
         "'explain --request FILE.json [--tags FILE.json] [--proxy-registered]' (print the "
         "decision JSON), "
         "'keys-init [PATH]' and 'keys-rotate [PATH]' (county key file)."
@@ -90,11 +91,18 @@ class Command(BaseCommand):
 
     def _validate(self, dirs: list[Path]) -> None:
         policy_set = policy_set_load(dirs=dirs)
+        for problem in policy_set.problems:
+            self.stderr.write(problem)
+        for contradiction in policy_set.contradictions:
+            self.stderr.write(f"contradiction: {contradiction}")
         if policy_set.problems:
-            for problem in policy_set.problems:
-                self.stderr.write(problem)
             raise CommandError(
                 f"{len(policy_set.problems)} policy problem(s); every request is denied"
+            )
+        if policy_set.contradictions:
+            raise CommandError(
+                f"{len(policy_set.contradictions)} contradiction(s): agreements marked active "
+                "that deny every request"
             )
         self.stdout.write(
             f"OK {policy_set.version} ({len(policy_set.sources)} files, "
