@@ -9,7 +9,6 @@ cannot be replaced. The policy version is a SHA-256 over the engine version and 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,11 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from policies.immigration import registry_terms
 from policies.model import Agreement, AgreementPurpose, Forbid, PolicySet, PurposeSpec
+from policies.reasons import reason
 from policies.schema import SCHEMAS
+from policies.text import TermMatcher
 from policies.transforms import FieldRule
 from policies.types import FIELD_KINDS, Mode, Op, RecipientType
 
@@ -27,6 +29,7 @@ __all__ = [
     "IMMIGRATION_KEYWORDS",
     "IMMIGRATION_PURPOSE_ROOT",
     "IMMIGRATION_SENSITIVE_FIELDS",
+    "keyword_matcher",
     "policy_files",
     "policy_set_load",
     "purpose_tighten",
@@ -211,20 +214,11 @@ def _purpose_specs(
     return specs
 
 
-def _is_acronym(word: str) -> bool:
-    """Short all-caps agency acronyms ("ICE", "ERO") only count in capitals ("ice" is weather)."""
-    return word.isupper() and word.isalpha() and len(word) <= 5
-
-
-def _keyword_pattern(extra: Iterable[str]) -> re.Pattern[str]:
-    """One regex for the backstop. Short all-caps acronyms match case-sensitively ("ICE", not "ice")."""
-    parts = []
-    for word in sorted({*IMMIGRATION_KEYWORDS, *extra}, key=len, reverse=True):
-        escaped = re.escape(word)
-        if _is_acronym(word):
-            escaped = f"(?-i:{escaped})"
-        parts.append(escaped)
-    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(parts) + r")(?![A-Za-z0-9])", re.I)
+def keyword_matcher(extra: Iterable[str]) -> TermMatcher:
+    """The backstop's terms (IM-11c): the built-in keywords, a baseline's extra ones, and every name
+    and abbreviation of the federal immigration registry, all compared in folded form."""
+    words = sorted({*IMMIGRATION_KEYWORDS, *extra})
+    return TermMatcher([*((word, word) for word in words), *registry_terms()])
 
 
 def _field_rule(path: str, spec: str | dict[str, Any]) -> FieldRule:
@@ -347,6 +341,25 @@ def _cross_checks(
     return problems
 
 
+def _contradictions(agreements: Iterable[Agreement]) -> list[str]:
+    """Agreements marked active whose own terms deny every request (``standing_denials``).
+
+    The set stays valid, since such an agreement can only deny, but ``policy validate`` fails on
+    it: the county meant to switch something on that the engine will never let through.
+    """
+    found = []
+    for agreement in agreements:
+        if agreement.status != "active":
+            continue
+        for code, what in agreement.standing_denials():
+            denial = reason(code, what)
+            found.append(
+                f"{agreement.source}: agreement {agreement.id} is active but {what}, so every "
+                f"request under it is denied ({code}; {denial.citation})"
+            )
+    return found
+
+
 def _op_of(item: AgreementPurpose, path: str) -> Op:
     return next(rule.op for rule in item.fields if rule.path == path)
 
@@ -408,8 +421,6 @@ def policy_set_load(*, dirs: Sequence[Path]) -> PolicySet:
         problems.append("no baseline policy (kind: baseline) was found; nothing can be permitted")
         return PolicySet(version=version, problems=tuple(problems))
     purposes = _purpose_specs(baseline["purposes"], parent=None, prefix="")
-    keywords_extra = tuple(baseline.get("immigration_keywords", ()))
-    keywords = {*IMMIGRATION_KEYWORDS, *keywords_extra}
     offense_lists = {
         name: frozenset(statute_key(item) for item in items)
         for name, items in baseline["offense_lists"].items()
@@ -421,12 +432,11 @@ def policy_set_load(*, dirs: Sequence[Path]) -> PolicySet:
     return PolicySet(
         version=version,
         problems=tuple(problems),
+        contradictions=tuple(_contradictions(agreements.values())),
         sources=tuple(str(path) for path in files),
         purposes=purposes,
         offense_lists=offense_lists,
-        keyword_pattern=_keyword_pattern(keywords_extra),
-        keyword_acronyms=tuple(sorted(w for w in keywords if _is_acronym(w))),
-        keyword_needles=tuple(sorted({w.casefold() for w in keywords if not _is_acronym(w)})),
+        keywords=keyword_matcher(baseline.get("immigration_keywords", ())),
         sensitive_fields=sensitive,
         agreements=tuple(agreements.values()),
         forbids=tuple(forbids.values()),

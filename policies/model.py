@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from policies.text import TermMatcher
 from policies.transforms import FieldRule
-from policies.types import Mode
+from policies.types import Mode, ReasonCode, RecipientType
 
 __all__ = ["Agreement", "AgreementPurpose", "Forbid", "PolicySet", "PurposeSpec"]
 
@@ -64,6 +64,25 @@ class Agreement:
     consideration: str
     purposes: tuple[AgreementPurpose, ...]
 
+    def standing_denials(self) -> tuple[tuple[ReasonCode, str], ...]:
+        """Terms that deny every request under this agreement, whatever the request says.
+
+        A vendor agreement needs a legislative approval reference (GOV-01) and may not trade data
+        for in-kind consideration (FR-13). The engine denies with these reasons, and ``policy
+        validate`` reports an agreement marked active that has any, since it can never be used:
+        one list, so the validator and the engine cannot disagree.
+        """
+        if self.recipient_type != RecipientType.VENDOR:
+            return ()
+        denials = []
+        if not self.approval_reference:
+            denials.append((ReasonCode.DENY_NO_APPROVAL_REFERENCE, "has no approval reference"))
+        if self.consideration.startswith("in_kind"):
+            denials.append(
+                (ReasonCode.DENY_IN_KIND_CONSIDERATION, f"trades data for {self.consideration}")
+            )
+        return tuple(denials)
+
     def matches(self, *, recipient_type: str, name: str, ori: str) -> bool:
         if recipient_type != self.recipient_type:
             return False
@@ -93,13 +112,13 @@ class PolicySet:
 
     version: str
     problems: tuple[str, ...]
+    # Active agreements that deny every request all the same (``policy validate`` fails on them).
+    contradictions: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     purposes: dict[str, PurposeSpec] = field(default_factory=dict)
     offense_lists: dict[str, frozenset[str]] = field(default_factory=dict)
-    keyword_pattern: re.Pattern[str] | None = None
-    # Cheap substring pre-check before the (slower) regex runs: acronyms as written, words lower-cased.
-    keyword_acronyms: tuple[str, ...] = ()
-    keyword_needles: tuple[str, ...] = ()
+    # The keyword backstop (IM-11c); ``None`` switches it off (only ever in tests).
+    keywords: TermMatcher | None = None
     sensitive_fields: frozenset[str] = frozenset()
     agreements: tuple[Agreement, ...] = ()
     forbids: tuple[Forbid, ...] = ()

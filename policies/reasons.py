@@ -6,7 +6,7 @@ reason is built here, so no reason can lack a rule id or a "what would have had 
 
 from __future__ import annotations
 
-from policies.types import Effect, Reason, ReasonCode
+from policies.types import NON_OVERRIDABLE, Effect, Reason, ReasonCode
 
 __all__ = ["reason"]
 
@@ -61,6 +61,13 @@ _TEXT: dict[ReasonCode, tuple[str, str, str]] = {
         "IM-04",
         "rules.md IM-04, FR-05 (databases closed to immigration enforcement)",
         "The purpose would have had to be something other than immigration enforcement.",
+    ),
+    ReasonCode.DENY_IMMIGRATION_PROXY: (
+        "IM-11",
+        "rules.md IM-11, IM-06 (no proxy, side-door or disguised requests for immigration agencies)",
+        "Neither the recipient's name nor its principal would have had to be a federal immigration "
+        "component; an immigration agency can only ask as a federal_immigration recipient, with "
+        "judicial authority (IM-01).",
     ),
     ReasonCode.DENY_IMMIGRATION_NO_JUDICIAL_AUTHORITY: (
         "IM-01",
@@ -131,6 +138,12 @@ _TEXT: dict[ReasonCode, tuple[str, str, str]] = {
         "The county's field sensitivity tags would have had to be supplied, so the fields the "
         "agreement excludes by tag could be left out.",
     ),
+    ReasonCode.DENY_NO_FIELDS_RELEASABLE: (
+        "IM-09",
+        "rules.md IM-09 (share the minimum, and never an empty answer that only confirms records)",
+        "At least one requested field would have had to be on the agreement's allow-list and "
+        "survive the immigration-sensitive fields and the field tags.",
+    ),
     ReasonCode.DENY_DEFAULT: (
         "GOV-04",
         "governance.md 3.1 (default deny)",
@@ -142,6 +155,12 @@ _TEXT: dict[ReasonCode, tuple[str, str, str]] = {
         "The purpose text and narrative would have had to contain no immigration-enforcement terms; "
         "a person must now review the request.",
     ),
+    ReasonCode.REVIEW_PROXY_UNREGISTERED: (
+        "IM-11",
+        "rules.md IM-11(b), FR-12 (requests on another agency's behalf)",
+        "The agency on whose behalf the request is made would have had to be a registered "
+        "recipient itself; a person must now review the request.",
+    ),
     ReasonCode.PERMIT_AGREEMENT: (
         "CJ-07",
         "rules.md CJ-07, FR-09, FR-10",
@@ -150,8 +169,21 @@ _TEXT: dict[ReasonCode, tuple[str, str, str]] = {
 }
 
 
+# The immigration gate: whatever a reviewer, an appeal or an override might say, these stand.
+_NON_OVERRIDABLE = frozenset(
+    {
+        ReasonCode.DENY_IMMIGRATION_PROXY,
+        ReasonCode.DENY_IMMIGRATION_PURPOSE,
+        ReasonCode.DENY_IMMIGRATION_NO_JUDICIAL_AUTHORITY,
+        ReasonCode.DENY_ADMINISTRATIVE_WARRANT,
+    }
+)
+
+
 def reason(code: ReasonCode, message: str, *, flags: tuple[str, ...] = ()) -> Reason:
     rule, citation, would_need = _TEXT[code]
+    if code in _NON_OVERRIDABLE:
+        flags = (*flags, NON_OVERRIDABLE)
     if code.name.startswith("DENY"):
         effect = Effect.DENY
     elif code.name.startswith("REVIEW"):

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from policies.exceptions import KeyStoreError
+from policies.immigration import components_named, is_immigration_type
 from policies.keys import KeyStore
 from policies.loader import IMMIGRATION_PURPOSE_ROOT, purpose_tighten, statute_key
 from policies.model import Agreement, AgreementPurpose, PolicySet, PurposeSpec
@@ -62,6 +63,9 @@ class RequestView:
     documents: tuple[Mapping[str, Any], ...]
     fields: tuple[str, ...] | None
     records: Sequence[Any]
+    # Federal immigration components named by the recipient or the on-behalf-of agency (IM-11).
+    recipient_components: tuple[str, ...] = ()
+    behalf_components: tuple[str, ...] = ()
 
     @property
     def recipient_key(self) -> str:
@@ -70,6 +74,21 @@ class RequestView:
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def _components(name: str, kind: str) -> tuple[str, ...]:
+    """Registry components a party's name (or an unknown type's text) names; see immigration.py."""
+    found = components_named(name) if name else ()
+    if kind and kind not in _RECIPIENT_TYPES:
+        found += tuple(key for key in components_named(kind) if key not in found)
+    return found
+
+
+def _immigration_type(kind: str | None) -> bool:
+    """The type is ``federal_immigration``, however spelt (a misspelling is still denied as unknown)."""
+    if kind is None or (kind in _RECIPIENT_TYPES and kind != RecipientType.FEDERAL_IMMIGRATION):
+        return False
+    return kind == RecipientType.FEDERAL_IMMIGRATION or is_immigration_type(kind)
 
 
 def request_view(request: Mapping[str, Any]) -> RequestView | str:
@@ -93,13 +112,16 @@ def request_view(request: Mapping[str, Any]) -> RequestView | str:
         isinstance(fields, list) and all(isinstance(f, str) for f in fields)
     ):
         return "fields must be a list of field names"
+    recipient_type, recipient_name = _text(recipient.get("type")), _text(recipient.get("name"))
+    behalf_type = _text(behalf.get("type")) if behalf is not None else None
+    behalf_name = _text(behalf.get("name")) if behalf is not None else ""
     return RequestView(
-        recipient_type=_text(recipient.get("type")),
-        recipient_name=_text(recipient.get("name")),
+        recipient_type=recipient_type,
+        recipient_name=recipient_name,
         recipient_ori=_text(recipient.get("ori")),
         has_on_behalf_of="on_behalf_of" in request,
-        on_behalf_of_type=_text(behalf.get("type")) if behalf is not None else None,
-        on_behalf_of_name=_text(behalf.get("name")) if behalf is not None else "",
+        on_behalf_of_type=behalf_type,
+        on_behalf_of_name=behalf_name,
         purpose=_text(request.get("purpose")),
         case_number=_text(request.get("case_number")),
         offense_statute=_text(request.get("offense_statute")),
@@ -108,6 +130,8 @@ def request_view(request: Mapping[str, Any]) -> RequestView | str:
         documents=tuple(documents),
         fields=tuple(fields) if fields is not None else None,
         records=records,
+        recipient_components=_components(recipient_name, recipient_type),
+        behalf_components=_components(behalf_name, behalf_type or ""),
     )
 
 
@@ -134,9 +158,33 @@ def has_judicial_authority(documents: Sequence[Mapping[str, Any]]) -> bool:
     )
 
 
+def _proxy_reasons(view: RequestView) -> list[Reason]:
+    """IM-06/IM-11: immigration agencies come only through the front door, as a recipient of type
+    ``federal_immigration`` whose request then needs judicial authority (IM-01). Any other recipient
+    that names an immigration component, or asks on behalf of one, is a disguise or a side door,
+    and its declared type proves nothing: denied whatever it carries, and no reviewer can lift it.
+    """
+    if _immigration_type(view.recipient_type):
+        return []
+    parties = []
+    if view.recipient_components:
+        parties.append(f"the recipient's name names {', '.join(view.recipient_components)}")
+    if view.behalf_components:
+        parties.append(f"the on-behalf-of agency names {', '.join(view.behalf_components)}")
+    elif _immigration_type(view.on_behalf_of_type):
+        parties.append("the on-behalf-of agency is of type federal_immigration")
+    if not parties:
+        return []
+    message = (
+        f"{'; '.join(parties)}, but the recipient is declared {view.recipient_type!r}: "
+        "immigration requests come only as federal_immigration recipients"
+    )
+    return [reason(ReasonCode.DENY_IMMIGRATION_PROXY, message, flags=("immigration_proxy",))]
+
+
 def _immigration_reasons(view: RequestView) -> list[Reason]:
-    """IM-01/IM-04/IM-06: the immigration gate, evaluated before any agreement is looked at."""
-    reasons = []
+    """IM-01/IM-04/IM-06/IM-11: the immigration gate, evaluated before any agreement is looked at."""
+    reasons = _proxy_reasons(view)
     immigration_purpose = view.purpose.split(".")[0] == IMMIGRATION_PURPOSE_ROOT
     if immigration_purpose:
         reasons.append(
@@ -175,12 +223,14 @@ def _immigration_paper(document: Mapping[str, Any]) -> bool:
 
 
 def immigration_involved(view: RequestView) -> bool:
-    """Front, side or back door (IM-11): DHS as recipient or principal, an immigration purpose, or
-    immigration paperwork (a detainer, an I-200/I-205/I-247A …) attached by anyone at all."""
+    """Front, side or back door (IM-11): DHS as recipient or principal, by type or by a name in the
+    immigration registry, an immigration purpose, or immigration paperwork (a detainer, an
+    I-200/I-205/I-247A …) attached by anyone at all."""
     return (
         view.purpose.split(".")[0] == IMMIGRATION_PURPOSE_ROOT
-        or view.recipient_type == RecipientType.FEDERAL_IMMIGRATION
-        or view.on_behalf_of_type == RecipientType.FEDERAL_IMMIGRATION
+        or _immigration_type(view.recipient_type)
+        or _immigration_type(view.on_behalf_of_type)
+        or bool(view.recipient_components or view.behalf_components)
         or any(_immigration_paper(document) for document in view.documents)
     )
 
@@ -223,35 +273,52 @@ def _guardrail_reasons(view: RequestView, policy_set: PolicySet) -> list[Reason]
         reasons.append(
             reason(ReasonCode.DENY_REQUEST_MALFORMED, "the recipient has neither a name nor an ORI")
         )
+    if view.fields == ():
+        # An empty list asks for nothing; leaving "fields" out (or null) asks for the allow-list.
+        # A reason beside the others, not an early exit, so an immigration request still says so.
+        reasons.append(
+            reason(
+                ReasonCode.DENY_REQUEST_MALFORMED,
+                "fields is an empty list: leave it out (or null) for the agreement's allow-list",
+            )
+        )
     return reasons + _immigration_reasons(view)
 
 
 def _keyword_reason(view: RequestView, policy_set: PolicySet) -> Reason | None:
-    """IM-11(c): the keyword backstop never lets a request through silently; it sends it to review."""
-    pattern = policy_set.keyword_pattern
-    if pattern is None:
+    """IM-11(c): the keyword backstop never lets a request through silently; it sends it to review.
+
+    Every field is folded before matching (``policies.text``), so "1CE" or "І.С.Е." count as much
+    as "ICE". In the purpose, narrative and case number a plain-typed "ice" stays weather; the
+    agency names are read strictly.
+    """
+    matcher = policy_set.keywords
+    if matcher is None:
         return None
-    text = "\n".join(
-        (
-            view.purpose,
-            view.narrative,
-            view.case_number,
-            view.recipient_name,
-            view.on_behalf_of_name,
-        )
-    )
-    lowered = text.casefold()
-    if not any(needle in lowered for needle in policy_set.keyword_needles) and not any(
-        acronym in text for acronym in policy_set.keyword_acronyms
-    ):
-        return None
-    hits = sorted({m.group(0) for m in pattern.finditer(text)})
+    hits = matcher.find("\n".join((view.narrative, view.case_number)), lenient=True)
+    hits |= matcher.find(view.purpose, lenient=True, remember=True)
+    for name in (view.recipient_name, view.on_behalf_of_name):
+        hits |= matcher.find(name, remember=True)
     if not hits:
         return None
     return reason(
         ReasonCode.REVIEW_IMMIGRATION_KEYWORD,
-        f"immigration-enforcement terms in the request: {', '.join(hits)}",
+        f"immigration-enforcement terms in the request: {', '.join(sorted(hits))}",
         flags=("immigration_keyword",),
+    )
+
+
+def _proxy_review_reason(view: RequestView, *, proxy_registered: bool) -> Reason | None:
+    """IM-11(b), FR-12: a request on another agency's behalf is only decided automatically when
+    the caller has matched that agency against its own recipient registry; otherwise a person
+    decides. The caller says so (``proxy_registered``), never the request."""
+    if view.on_behalf_of_type is None or proxy_registered:
+        return None
+    who = view.on_behalf_of_name or "(no name)"
+    return reason(
+        ReasonCode.REVIEW_PROXY_UNREGISTERED,
+        f"on behalf of {view.on_behalf_of_type} {who!r}, which is not a registered recipient",
+        flags=("unregistered_proxy",),
     )
 
 
@@ -297,8 +364,16 @@ def _find_agreement(
 
 
 def _agreement_reasons(
-    view: RequestView, agreement: Agreement, item: AgreementPurpose, *, tags_known: bool
+    view: RequestView,
+    agreement: Agreement,
+    item: AgreementPurpose,
+    *,
+    tags_known: bool,
+    record_count: int,
 ) -> list[Reason]:
+    """The agreement's terms. ``record_count`` counts only the records that may leave: a guarded
+    booking (juvenile, sealed, expunged, removed, or otherwise excluded) must weigh exactly as a
+    booking that does not exist, or the answer would confirm that it exists (CJ-09)."""
     reasons = []
     where = f"agreement {agreement.id}"
     if item.exclude_tags and not tags_known:
@@ -314,18 +389,7 @@ def _agreement_reasons(
         reasons.append(
             reason(ReasonCode.DENY_AGREEMENT_NOT_ACTIVE, f"{where} is {agreement.status}")
         )
-    if agreement.recipient_type == RecipientType.VENDOR:
-        if not agreement.approval_reference:
-            reasons.append(
-                reason(ReasonCode.DENY_NO_APPROVAL_REFERENCE, f"{where} has no approval reference")
-            )
-        if agreement.consideration.startswith("in_kind"):
-            reasons.append(
-                reason(
-                    ReasonCode.DENY_IN_KIND_CONSIDERATION,
-                    f"{where} trades data for {agreement.consideration}",
-                )
-            )
+    reasons += [reason(code, f"{where} {what}") for code, what in agreement.standing_denials()]
     if view.mode == Mode.BATCH and Mode.BATCH not in item.modes:
         reasons.append(
             reason(ReasonCode.DENY_BATCH_NOT_PERMITTED, f"{where} does not permit batch mode")
@@ -342,11 +406,11 @@ def _agreement_reasons(
                 f"{where} does not allow requests on behalf of {behalf}",
             )
         )
-    if len(view.records) > item.max_records:
+    if record_count > item.max_records:
         reasons.append(
             reason(
                 ReasonCode.DENY_TOO_MANY_RECORDS,
-                f"{len(view.records)} records requested; {where} allows {item.max_records}",
+                f"{record_count} releasable records requested; {where} allows {item.max_records}",
             )
         )
     return reasons
@@ -483,14 +547,17 @@ def _obligations(
 def _deny(
     reasons: list[Reason], policy_set: PolicySet, excluded: dict[str, int], flags: tuple[str, ...]
 ) -> Decision:
+    """A deny keeps the review flags it was given and every flag of its own reasons (so a
+    ``non_overridable`` reason marks the whole decision)."""
+    kept = tuple(r for r in reasons if r.effect is not Effect.PERMIT)
     return Decision(
         effect=Effect.DENY,
-        reasons=tuple(r for r in reasons if r.effect is not Effect.PERMIT),
+        reasons=kept,
         obligations=Obligations(),
         excluded=excluded,
         released=(),
         policy_version=policy_set.version,
-        flags=flags,
+        flags=tuple(dict.fromkeys((*flags, *(flag for r in kept for flag in r.flags)))),
     )
 
 
@@ -514,6 +581,7 @@ def _agreement_and_basis_reasons(
     policy_set: PolicySet,
     *,
     tags_known: bool,
+    record_count: int,
 ) -> list[Reason]:
     """Default deny without an agreement; otherwise its terms and the purpose's legal basis."""
     if found is None:
@@ -523,7 +591,9 @@ def _agreement_and_basis_reasons(
         )
         return [reason(ReasonCode.DENY_NO_AGREEMENT, message)]
     agreement, item = found
-    reasons = _agreement_reasons(view, agreement, item, tags_known=tags_known)
+    reasons = _agreement_reasons(
+        view, agreement, item, tags_known=tags_known, record_count=record_count
+    )
     spec = policy_set.purposes.get(view.purpose)
     if spec is not None:
         if item.requires:
@@ -540,14 +610,17 @@ def evaluate(
     now: datetime,
     reviewed_by: str | None = None,
     field_tags: FieldTags | None = None,
+    proxy_registered: bool = False,
 ) -> Decision:
     """Apply guardrails, forbids, the agreement and its legal basis; transform what may leave.
 
-    ``reviewed_by`` names the person who reviewed a request the keyword backstop sent to review; it
-    never softens a deny, and it comes from the caller (the gateway), never from the request JSON.
-    ``field_tags`` (field path -> tags) comes from the caller too, for the same reason: a requester
-    must not be able to untag a field. ``None`` means no tags are known; an agreement purpose with
-    ``exclude_tags`` then denies.
+    ``reviewed_by`` names the person who reviewed a request sent to review (the keyword backstop,
+    an unregistered proxy); it never softens a deny, and it comes from the caller (the gateway),
+    never from the request JSON. ``field_tags`` (field path -> tags) comes from the caller too, for
+    the same reason: a requester must not be able to untag a field. ``None`` means no tags are
+    known; an agreement purpose with ``exclude_tags`` then denies. ``proxy_registered`` is the
+    caller's finding that the on-behalf-of agency is itself a registered recipient; without it a
+    proxy request goes to review.
     """
     if not policy_set.valid:
         problem = reason(
@@ -559,8 +632,15 @@ def evaluate(
     if isinstance(view, str):
         return _deny([reason(ReasonCode.DENY_REQUEST_MALFORMED, view)], policy_set, {}, ())
     reasons = _guardrail_reasons(view, policy_set) + _forbid_reasons(view, policy_set)
-    keyword = _keyword_reason(view, policy_set)
-    flags = keyword.flags if keyword is not None else ()
+    reviews = [
+        r
+        for r in (
+            _keyword_reason(view, policy_set),
+            _proxy_review_reason(view, proxy_registered=proxy_registered),
+        )
+        if r is not None
+    ]
+    flags = tuple(flag for r in reviews for flag in r.flags)
     found = _find_agreement(view, policy_set)
     item = found[1] if found else None
     exclude_nc = view.recipient_type in _NON_CONVICTION_TYPES and not (
@@ -568,23 +648,33 @@ def evaluate(
     )
     eligible, excluded = _exclusions(view, now=now, exclude_non_conviction=exclude_nc)
     reasons += _agreement_and_basis_reasons(
-        view, found, policy_set, tags_known=field_tags is not None
+        view, found, policy_set, tags_known=field_tags is not None, record_count=len(eligible)
     )
     if found is None or any(r.effect is Effect.DENY for r in reasons):
         return _deny(reasons, policy_set, excluded, flags)
     agreement, item = found
     rules = _effective_rules(view, agreement, item, policy_set, field_tags)
-    if keyword is not None and not (reviewed_by or "").strip():
+    if not rules.rules:
+        return _deny([_no_fields(agreement)], policy_set, excluded, flags)
+    if reviews and not (reviewed_by or "").strip():
         return Decision(
             effect=Effect.REVIEW,
-            reasons=(keyword,),
+            reasons=tuple(reviews),
             obligations=_obligations(item, agreement, rules, human_review=True, key_id=None),
             excluded=excluded,
             released=(),
             policy_version=policy_set.version,
             flags=flags,
         )
-    return _permit(view, agreement, item, rules, eligible, excluded, policy_set, keys, keyword)
+    return _permit(view, agreement, item, rules, eligible, excluded, policy_set, keys, reviews)
+
+
+def _no_fields(agreement: Agreement) -> Reason:
+    return reason(
+        ReasonCode.DENY_NO_FIELDS_RELEASABLE,
+        f"no requested field is released under agreement {agreement.id} (after the allow-list, "
+        "immigration-sensitive fields and field tags); a release of empty records is refused",
+    )
 
 
 def _permit(
@@ -596,7 +686,7 @@ def _permit(
     excluded: dict[str, int],
     policy_set: PolicySet,
     keys: KeyStore | None,
-    keyword: Reason | None,
+    reviews: list[Reason],
 ) -> Decision:
     try:
         if keys is None:
@@ -613,20 +703,23 @@ def _permit(
     except KeyStoreError as exc:
         return _deny([reason(ReasonCode.DENY_KEY_MISSING, str(exc))], policy_set, excluded, ())
     released = tuple(plan.apply_many(eligible))
+    flags = tuple(flag for r in reviews for flag in r.flags)
+    if released and not any(released):
+        # Every record lacked every allowed field: a "release" of empty records says only that the
+        # bookings exist, so it is refused like any other release with nothing in it.
+        return _deny([_no_fields(agreement)], policy_set, excluded, flags)
     permit = reason(
         ReasonCode.PERMIT_AGREEMENT,
         f"agreement {agreement.id} permits {view.purpose} for this recipient; "
         f"{len(released)} record(s) released"
-        + (" after review of the keyword flag" if keyword is not None else ""),
+        + (" after review of " + ", ".join(str(r.code) for r in reviews) if reviews else ""),
     )
     return Decision(
         effect=Effect.PERMIT,
-        reasons=(keyword, permit) if keyword is not None else (permit,),
-        obligations=_obligations(
-            item, agreement, rules, human_review=keyword is not None, key_id=key_id
-        ),
+        reasons=(*reviews, permit),
+        obligations=_obligations(item, agreement, rules, human_review=bool(reviews), key_id=key_id),
         excluded=excluded,
         released=released,
         policy_version=policy_set.version,
-        flags=keyword.flags if keyword is not None else (),
+        flags=flags,
     )

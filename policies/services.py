@@ -54,11 +54,13 @@ def decide(
     now: datetime | None = None,
     reviewed_by: str | None = None,
     field_tags: Mapping[str, Sequence[str]] | None = None,
+    proxy_registered: bool = False,
 ) -> Decision:
     """Decide one release request and, when permitted, return the transformed records.
 
-    ``reviewed_by``: the person (not the requester; the caller checks) who reviewed a request the
-    keyword backstop flagged. Without it such a request answers ``review``; it never lifts a deny.
+    ``reviewed_by``: the person (not the requester; the caller checks) who reviewed a request sent
+    to review (the keyword backstop, an unregistered proxy). Without it such a request answers
+    ``review``; it never lifts a deny, and never one whose reasons are flagged ``non_overridable``.
 
     ``field_tags``: the county's sensitivity tags per field path (``{"person.race":
     ["quasi_identifier", "protected_trait"], ...}``), from the caller and never from the request
@@ -66,6 +68,12 @@ def decide(
     ``immigration_sensitive`` joins the built-in immigration-sensitive set (IM-05), and an agreement
     purpose's ``exclude_tags`` drops every field carrying one of those tags. ``None`` means the tags
     are unknown, and a purpose that excludes by tag then denies.
+
+    ``proxy_registered``: set it true only after matching the request's ``on_behalf_of`` against
+    the caller's own registry of recipients, never from the request body. The engine cannot know
+    that registry; the default (false) means "unknown principal", so any request with a non-null
+    ``on_behalf_of`` answers ``review`` (reason ``REVIEW_PROXY_UNREGISTERED``) instead of an
+    automatic permit. It never lifts a deny either.
 
     Any exception inside evaluation becomes a deny with reason ``DENY_ENGINE_ERROR``: a fault must
     never release data, and the caller still gets a decision it can audit.
@@ -78,6 +86,7 @@ def decide(
             now=now or datetime.now(tz=UTC),
             reviewed_by=reviewed_by,
             field_tags=field_tags,
+            proxy_registered=proxy_registered,
         )
     except (
         Exception
@@ -246,6 +255,7 @@ def _run_file(path: Path, policy_set: PolicySet, keys: KeyStore) -> list[PolicyT
             now=now,
             reviewed_by=case.get("reviewed_by"),
             field_tags=case.get("field_tags", file_tags),
+            proxy_registered=case.get("proxy_registered") is True,
         )
         failures = _check(decision, case.get("expect") or {})
         results.append(PolicyTestResult(str(path), name, not failures, "; ".join(failures)))

@@ -14,6 +14,7 @@ __all__ = [
     "ADMINISTRATIVE_FORMS",
     "CHARGE_FIELDS",
     "FIELD_KINDS",
+    "NON_OVERRIDABLE",
     "PERSON_FIELDS",
     "RECORD_FIELDS",
     "Decision",
@@ -113,6 +114,7 @@ class ReasonCode(StrEnum):
     DENY_SURVEILLANCE_MODE = "DENY_SURVEILLANCE_MODE"
     DENY_BATCH_NOT_PERMITTED = "DENY_BATCH_NOT_PERMITTED"
     DENY_IMMIGRATION_PURPOSE = "DENY_IMMIGRATION_PURPOSE"
+    DENY_IMMIGRATION_PROXY = "DENY_IMMIGRATION_PROXY"
     DENY_IMMIGRATION_NO_JUDICIAL_AUTHORITY = "DENY_IMMIGRATION_NO_JUDICIAL_AUTHORITY"
     DENY_ADMINISTRATIVE_WARRANT = "DENY_ADMINISTRATIVE_WARRANT"
     DENY_NO_CASE_NUMBER = "DENY_NO_CASE_NUMBER"
@@ -127,8 +129,14 @@ class ReasonCode(StrEnum):
     DENY_FORBIDDEN = "DENY_FORBIDDEN"
     DENY_KEY_MISSING = "DENY_KEY_MISSING"
     DENY_FIELD_TAGS_MISSING = "DENY_FIELD_TAGS_MISSING"
+    DENY_NO_FIELDS_RELEASABLE = "DENY_NO_FIELDS_RELEASABLE"
     REVIEW_IMMIGRATION_KEYWORD = "REVIEW_IMMIGRATION_KEYWORD"
+    REVIEW_PROXY_UNREGISTERED = "REVIEW_PROXY_UNREGISTERED"
 
+
+# Flag on a reason (and on its decision) that no reviewer, appeal or override may turn into a permit:
+# the immigration gate (IM-01, IM-04, IM-11) is law the county applies, not a judgement call.
+NON_OVERRIDABLE = "non_overridable"
 
 # Administrative immigration papers: issued by immigration officers without a neutral magistrate (IM-01).
 ADMINISTRATIVE_FORMS: frozenset[str] = frozenset(
@@ -260,6 +268,13 @@ class Decision:
     @property
     def permitted(self) -> bool:
         return self.effect is Effect.PERMIT
+
+    @property
+    def overridable(self) -> bool:
+        """False when a reason is flagged ``non_overridable``: then no reviewer, appeal or
+        compliance override may release anything for this request; only a new, different request
+        can be decided differently."""
+        return not any(NON_OVERRIDABLE in reason.flags for reason in self.reasons)
 
     def as_dict(self) -> dict[str, Any]:
         """The decision JSON documented in docs/policies.md."""

@@ -129,7 +129,7 @@ def test_refused_catalog_purpose_is_denied(tmp_path: Path, keys: KeyStore) -> No
 
 
 def test_a_set_without_keyword_pattern_still_decides(library_set, keys: KeyStore) -> None:
-    bare = dataclasses.replace(library_set, keyword_pattern=None)
+    bare = dataclasses.replace(library_set, keywords=None)
     request = request_with(POLICE_REQUEST, narrative=POLICE_REQUEST["narrative"] + " ICE")
     assert decide(request=request, policy_set=bare, keys=keys, now=NOW).permitted
 

@@ -150,3 +150,59 @@ def test_non_conviction_needs_a_legal_basis(tmp_path: Path) -> None:
     (tmp_path / "vendor.yaml").write_text(text)
     policy_set = policy_set_load(dirs=[LIBRARY, tmp_path])
     assert any("CJ-08" in problem for problem in policy_set.problems)
+
+
+# --- contradictions: an agreement marked active that every request will deny ---------------
+
+
+def _vendor(*, consideration: str, approval: str | None, status: str = "active") -> str:
+    from tests.policies.conftest import APPROVED_VENDOR
+
+    text = APPROVED_VENDOR.replace("consideration: money", f"consideration: {consideration}")
+    text = text.replace("status: active", f"status: {status}")
+    reference = '"County Board Res. 26-001 (test)"'
+    return text.replace(f"approval_reference: {reference}", f"approval_reference: {approval}")
+
+
+@pytest.mark.parametrize(
+    ("consideration", "approval", "expected"),
+    [
+        ("in_kind_data", '"Res. 26-001"', ["trades data for in_kind_data", "FR-13"]),
+        ("in_kind_services", '"Res. 26-001"', ["trades data for in_kind_services", "FR-13"]),
+        ("money", "null", ["has no approval reference", "GOV-01"]),
+    ],
+)
+def test_an_active_agreement_that_denies_everything_is_a_contradiction(
+    tmp_path: Path, keys: KeyStore, consideration: str, approval: str, expected: list[str]
+) -> None:
+    from tests.policies.conftest import VENDOR_REQUEST
+
+    (tmp_path / "vendor.yaml").write_text(_vendor(consideration=consideration, approval=approval))
+    policy_set = policy_set_load(dirs=[LIBRARY, tmp_path])
+    assert policy_set.valid  # it can only deny, so the rest of the set stays in force
+    [contradiction] = policy_set.contradictions
+    assert "agreement vendor-records-for-licences is active" in contradiction
+    assert str(tmp_path / "vendor.yaml") in contradiction
+    for fragment in expected:
+        assert fragment in contradiction
+    decision = decide(request=VENDOR_REQUEST, policy_set=policy_set, keys=keys)
+    assert decision.effect is Effect.DENY  # the engine agrees: every request is denied
+
+
+def test_both_standing_denials_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "vendor.yaml").write_text(_vendor(consideration="in_kind_data", approval="null"))
+    assert len(policy_set_load(dirs=[LIBRARY, tmp_path]).contradictions) == 2
+
+
+def test_a_draft_or_a_paid_approved_agreement_is_no_contradiction(tmp_path: Path) -> None:
+    draft = tmp_path / "draft"
+    draft.mkdir()
+    (draft / "vendor.yaml").write_text(
+        _vendor(consideration="in_kind_data", approval="null", status="draft")
+    )
+    assert policy_set_load(dirs=[LIBRARY, draft]).contradictions == ()
+    paid = tmp_path / "paid"
+    paid.mkdir()
+    (paid / "vendor.yaml").write_text(_vendor(consideration="money", approval='"Res. 26-001"'))
+    assert policy_set_load(dirs=[LIBRARY, paid]).contradictions == ()
+    assert policy_set_load(dirs=[LIBRARY]).contradictions == ()

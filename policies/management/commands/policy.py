@@ -28,8 +28,10 @@ from policies.services import (
 
 class Command(BaseCommand):
     help = (
-        "Release policies: 'validate' (exit 1 listing every problem), 'test' (run *_test.yaml cases), "
-        "'explain --request FILE.json [--tags FILE.json]' (print the decision JSON), "
+        "Release policies: 'validate' (exit 1 listing every problem and every active agreement that "
+        "denies every request), 'test' (run *_test.yaml cases), "
+        "'explain --request FILE.json [--tags FILE.json] [--proxy-registered]' (print the "
+        "decision JSON), "
         "'keys-init [PATH]' and 'keys-rotate [PATH]' (county key file)."
     )
 
@@ -54,6 +56,12 @@ class Command(BaseCommand):
                     type=Path,
                     help="field sensitivity tags JSON ({field: [tag, ...]}); default: none known",
                 )
+                action.add_argument(
+                    "--proxy-registered",
+                    action="store_true",
+                    help="treat on_behalf_of as a registered recipient (as the gateway would "
+                    "after matching it); default: unknown, so a proxy request answers review",
+                )
         init = sub.add_parser("keys-init")
         init.add_argument("path", nargs="?", type=Path)
         init.add_argument(
@@ -73,15 +81,28 @@ class Command(BaseCommand):
         elif action == "test":
             self._test(dirs)
         else:
-            self._explain(dirs, options["request"], options.get("keys"), options.get("tags"))
+            self._explain(
+                dirs,
+                options["request"],
+                options.get("keys"),
+                options.get("tags"),
+                proxy_registered=bool(options.get("proxy_registered")),
+            )
 
     def _validate(self, dirs: list[Path]) -> None:
         policy_set = policy_set_load(dirs=dirs)
+        for problem in policy_set.problems:
+            self.stderr.write(problem)
+        for contradiction in policy_set.contradictions:
+            self.stderr.write(f"contradiction: {contradiction}")
         if policy_set.problems:
-            for problem in policy_set.problems:
-                self.stderr.write(problem)
             raise CommandError(
                 f"{len(policy_set.problems)} policy problem(s); every request is denied"
+            )
+        if policy_set.contradictions:
+            raise CommandError(
+                f"{len(policy_set.contradictions)} contradiction(s): agreements marked active "
+                "that deny every request"
             )
         self.stdout.write(
             f"OK {policy_set.version} ({len(policy_set.sources)} files, "
@@ -102,7 +123,13 @@ class Command(BaseCommand):
         self.stdout.write(f"{len(results)} policy test case(s) passed")
 
     def _explain(
-        self, dirs: list[Path], request_path: str, keys_path: Path | None, tags_path: Path | None
+        self,
+        dirs: list[Path],
+        request_path: str,
+        keys_path: Path | None,
+        tags_path: Path | None,
+        *,
+        proxy_registered: bool,
     ) -> None:
         try:
             text = sys.stdin.read() if request_path == "-" else Path(request_path).read_text()
@@ -121,6 +148,7 @@ class Command(BaseCommand):
             policy_set=policy_set_load(dirs=dirs),
             keys=keys,
             field_tags=field_tags,
+            proxy_registered=proxy_registered,
         )
         self.stdout.write(json.dumps(decision.as_dict(), indent=2, ensure_ascii=False))
 

@@ -138,3 +138,48 @@ def test_explain_rejects_a_bad_tags_file(tmp_path: Path, content: str, message: 
         _run(*args, "--tags", str(tags_file))
     with pytest.raises(CommandError, match="cannot read field tags JSON"):
         _run(*args, "--tags", str(tmp_path / "absent.json"))
+
+
+def test_validate_fails_on_an_active_agreement_every_request_denies(tmp_path: Path) -> None:
+    from tests.policies.conftest import APPROVED_VENDOR
+
+    (tmp_path / "vendor.yaml").write_text(
+        APPROVED_VENDOR.replace("consideration: money", "consideration: in_kind_data")
+    )
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 contradiction"):
+        call_command(
+            "policy", "validate", "--dir", str(LIBRARY), "--dir", str(tmp_path), stderr=err
+        )
+    assert "agreement vendor-records-for-licences is active" in err.getvalue()
+    assert "in_kind_data" in err.getvalue()
+    assert "FR-13" in err.getvalue()
+
+
+def test_validate_lists_contradictions_beside_problems(tmp_path: Path) -> None:
+    from tests.policies.conftest import APPROVED_VENDOR
+
+    (tmp_path / "vendor.yaml").write_text(
+        APPROVED_VENDOR.replace("consideration: money", "consideration: in_kind_data")
+    )
+    (tmp_path / "b.yaml").write_text("kind: nonsense\n")
+    err = StringIO()
+    with pytest.raises(CommandError, match="policy problem"):
+        call_command(
+            "policy", "validate", "--dir", str(LIBRARY), "--dir", str(tmp_path), stderr=err
+        )
+    assert "contradiction:" in err.getvalue()
+
+
+def test_explain_can_take_the_proxy_as_registered(tmp_path: Path, settings) -> None:
+    settings.POLICY_KEYS_FILE = tmp_path / "keys.json"
+    _run("keys-init")
+    request = dict(POLICE_REQUEST, on_behalf_of={"type": "state_le", "name": "State Patrol"})
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps(request))
+    out, _ = _run("explain", "--dir", str(LIBRARY), "--request", str(request_file))
+    assert json.loads(out)["effect"] == "review"
+    out, _ = _run(
+        "explain", "--dir", str(LIBRARY), "--request", str(request_file), "--proxy-registered"
+    )
+    assert json.loads(out)["effect"] == "permit"
