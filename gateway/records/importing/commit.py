@@ -192,10 +192,25 @@ def _applied_history(*, source: str, pending: Sequence[Pending]) -> list[Pending
     return list(applied.values())
 
 
+# The charge columns a row can give, named (tests/test_architecture.py: no queryset dumps every column). A
+# field added to Charge and not here compares as unequal, so its row is applied again: never wrongly skipped.
+_CHARGE_COLUMNS = (
+    "booking_id",
+    "sequence",
+    "statute",
+    "description",
+    "level",
+    "disposition",
+    "bond_amount",
+    "bond_type",
+    "case_number",
+)
+
+
 def _stored_charges(*, booking_ids: Sequence[int]) -> dict[int, dict[int, dict[str, object]]]:
     """Booking id -> sequence -> the stored charge's field values."""
     charges: dict[int, dict[int, dict[str, object]]] = {}
-    for values in Charge.objects.filter(booking_id__in=booking_ids).values():
+    for values in Charge.objects.filter(booking_id__in=booking_ids).values(*_CHARGE_COLUMNS):
         charges.setdefault(values["booking_id"], {})[values["sequence"]] = dict(values)
     return charges
 
