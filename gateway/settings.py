@@ -177,9 +177,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Basic first: DRF takes the challenge from the first class, so missing or wrong credentials are a
+    # 401 with WWW-Authenticate (Session has no challenge, which made them a 403). Session still works.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     # JSON only: no browsable HTML pages, so errors are JSON whatever the Accept header says.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
