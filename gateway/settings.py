@@ -185,7 +185,8 @@ REST_FRAMEWORK = {
     ],
     # JSON only: no browsable HTML pages, so errors are JSON whatever the Accept header says.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    # Fails closed: an unreachable cache is a 503 `rate_limit_unavailable`, never unthrottled service.
+    "DEFAULT_THROTTLE_CLASSES": ["gateway.api.throttling.FailClosedScopedRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"releases": env("RELEASE_RATE", "120/hour")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "gateway.api.errors.exception_handler",

@@ -1,7 +1,8 @@
 """The one DRF exception handler: every error body is {"code", "message", "extra", "request_id"}.
 
-Domain errors map to HTTP statuses through one dict; unknown exceptions stay 500 and are logged by Django
-(``ApiErrorMiddleware`` then gives that 500 the same shape). ``request_id`` equals the response's
+Domain errors map to HTTP statuses through one dict; a part that is down is a 503 refusal, audited
+(``gateway.api.refusals``); unknown exceptions stay 500 and are logged by Django (``ApiErrorMiddleware``
+then gives that 500 the same shape). ``request_id`` equals the response's
 X-Request-ID header and the audit entries' ``request_id``, so a caller can quote it and staff can find the
 request in the audit log.
 """
@@ -20,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from gateway.api.refusals import ServiceUnavailableError, refusal_record
 from gateway.audit.context import request_id_get
 from gateway.exceptions import GatewayError, GatewayErrorCode
 
@@ -99,6 +101,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, ServiceUnavailableError):
+        cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else ""
+        refusal_record(request=context["request"], code=str(exc.get_codes()), cause=cause)
     if isinstance(exc, drf_exceptions.APIException):
         detail = response.data
         message = (
