@@ -10,7 +10,6 @@ request in the audit log.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
@@ -21,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from gateway.api.codes import ApiErrorCode
 from gateway.api.refusals import ServiceUnavailableError, refusal_record
 from gateway.audit.context import request_id_get
 from gateway.exceptions import GatewayError, GatewayErrorCode
@@ -35,20 +35,6 @@ STATUS_BY_CODE: dict[GatewayErrorCode, int] = {
     GatewayErrorCode.IMAGE_REJECTED: 400,
     GatewayErrorCode.XML_REFUSED: 400,
 }
-
-
-class ApiErrorCode(StrEnum):
-    """Codes the API itself answers with (DRF's own codes, e.g. ``throttled``, pass through unchanged)."""
-
-    BAD_REQUEST = "bad_request"
-    NOT_AUTHENTICATED = "not_authenticated"
-    PERMISSION_DENIED = "permission_denied"
-    NOT_FOUND = "not_found"
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-    REQUEST_TOO_LARGE = "request_too_large"
-    SERVER_ERROR = "server_error"
-    SERVICE_UNAVAILABLE = "service_unavailable"
-    ERROR = "error"
 
 
 # What a bare HTTP status means when nothing more specific was said (Django's own error pages).

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -24,13 +23,13 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
+from gateway.api.codes import ApiErrorCode
 from gateway.audit.context import request_id_get
 from gateway.audit.models import AuditAction, ReleaseEffect
 from gateway.audit.services import audit_event_record
 
 __all__ = [
     "RateLimitUnavailableError",
-    "RefusalCode",
     "ServiceUnavailableError",
     "refusal_record",
 ]
@@ -38,19 +37,12 @@ __all__ = [
 logger = logging.getLogger("gateway.refusals")
 
 
-class RefusalCode(StrEnum):
-    """The codes of 503 refusals, as the body's ``code`` and the audit entry's ``error_code``."""
-
-    SERVICE_UNAVAILABLE = "service_unavailable"
-    RATE_LIMIT_UNAVAILABLE = "rate_limit_unavailable"
-
-
 class ServiceUnavailableError(APIException):
     """A part the API needs is down, so the request is refused (503) and the refusal recorded."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A service the gateway depends on is unavailable; try again later."
-    default_code = RefusalCode.SERVICE_UNAVAILABLE
+    default_code = ApiErrorCode.SERVICE_UNAVAILABLE
 
 
 class RateLimitUnavailableError(ServiceUnavailableError):
@@ -58,7 +50,7 @@ class RateLimitUnavailableError(ServiceUnavailableError):
         "The rate limiter is unavailable, so the request was refused rather than served "
         "unthrottled; try again later."
     )
-    default_code = RefusalCode.RATE_LIMIT_UNAVAILABLE
+    default_code = ApiErrorCode.RATE_LIMIT_UNAVAILABLE
 
 
 def refusal_record(*, request: Request, code: str, cause: str = "") -> bool:
