@@ -183,6 +183,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Bad or too deeply nested JSON is a 400 `malformed_json` (DRF's parser recursed into a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "gateway.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # JSON only: no browsable HTML pages, so errors are JSON whatever the Accept header says.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Fails closed: an unreachable cache is a 503 `rate_limit_unavailable`, never unthrottled service.
