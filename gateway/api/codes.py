@@ -25,4 +25,5 @@ class ApiErrorCode(StrEnum):
     # 503 refusals, audited as api_refused (gateway.api.refusals): a part the API needs is down.
     SERVICE_UNAVAILABLE = "service_unavailable"
     RATE_LIMIT_UNAVAILABLE = "rate_limit_unavailable"
+    DATABASE_UNAVAILABLE = "database_unavailable"
     ERROR = "error"

@@ -21,7 +21,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from gateway.api.codes import ApiErrorCode
-from gateway.api.refusals import ServiceUnavailableError, refusal_record
+from gateway.api.refusals import ServiceUnavailableError, refusal_for, refusal_record
 from gateway.audit.context import request_id_get
 from gateway.exceptions import GatewayError, GatewayErrorCode
 
@@ -84,12 +84,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(body, status=STATUS_BY_CODE.get(exc.code, 400))
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(as_serializer_error(exc))
+    exc = refusal_for(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, ServiceUnavailableError):
-        cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else ""
-        refusal_record(request=context["request"], code=str(exc.get_codes()), cause=cause)
+        refusal_record(request=context["request"], refusal=exc)
     if isinstance(exc, drf_exceptions.APIException):
         detail = response.data
         message = (

@@ -18,7 +18,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import DatabaseError, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    NotSupportedError,
+    ProgrammingError,
+    transaction,
+)
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
@@ -29,12 +36,15 @@ from gateway.audit.models import AuditAction, ReleaseEffect
 from gateway.audit.services import audit_event_record
 
 __all__ = [
+    "DatabaseUnavailableError",
     "RateLimitUnavailableError",
     "ServiceUnavailableError",
+    "refusal_for",
     "refusal_record",
 ]
 
-logger = logging.getLogger("gateway.refusals")
+logger = logging.getLogger(__name__)
+refusals_log = logging.getLogger("gateway.refusals")  # one JSON line per refusal, nothing else
 
 
 class ServiceUnavailableError(APIException):
@@ -53,13 +63,42 @@ class RateLimitUnavailableError(ServiceUnavailableError):
     default_code = ApiErrorCode.RATE_LIMIT_UNAVAILABLE
 
 
-def refusal_record(*, request: Request, code: str, cause: str = "") -> bool:
+class DatabaseUnavailableError(ServiceUnavailableError):
+    default_detail = (
+        "The database is unavailable or read-only, so nothing was released; try again later."
+    )
+    default_code = ApiErrorCode.DATABASE_UNAVAILABLE
+
+
+# Database errors that are bugs in a query rather than a database that cannot serve: these stay a 500.
+_QUERY_BUGS = (IntegrityError, DataError, ProgrammingError, NotSupportedError)
+
+
+def refusal_for(exc: Exception) -> Exception:
+    """The refusal a database error means (down, unreachable, read-only), else ``exc`` unchanged.
+
+    PostgreSQL reports a read-only database as InternalError, SQLite as OperationalError, a lost
+    connection as OperationalError or InterfaceError: all of them are a 503 ``database_unavailable``.
+    """
+    if isinstance(exc, DatabaseError) and not isinstance(exc, _QUERY_BUGS):
+        refusal = DatabaseUnavailableError()
+        refusal.__cause__ = exc
+        return refusal
+    return exc
+
+
+def refusal_record(*, request: Request, refusal: ServiceUnavailableError) -> bool:
     """Audit one refusal (falling back to the ``gateway.refusals`` log); return whether it was audited.
 
     The caller still answers 503 whatever happens here: recording a refusal never turns it into a
     500. Only database errors are absorbed (they are the reason the log exists); anything else is a
     bug and propagates.
     """
+    code = str(refusal.get_codes())
+    cause = refusal.__cause__
+    if cause is not None:
+        # The refusal line says what was refused; this says why, with the traceback, for operators.
+        logger.warning("%s: %s", code, type(cause).__name__, exc_info=cause)
     actor, recipient, database_up = _who(request)
     audited = False
     if database_up:
@@ -80,14 +119,15 @@ def refusal_record(*, request: Request, code: str, cause: str = "") -> bool:
             audited = False
     line = {
         "event": "api_refused",
-        "code": str(code),
+        "code": code,
         "request_id": request_id_get(),
         "path": request.path,  # the path only: a query string is the caller's text
         "method": request.method,
-        "cause": cause,
+        "cause": type(cause).__name__ if cause is not None else "",
         "audited": audited,
     }
-    logger.log(logging.WARNING if audited else logging.ERROR, json.dumps(line, sort_keys=True))
+    level = logging.WARNING if audited else logging.ERROR
+    refusals_log.log(level, json.dumps(line, sort_keys=True))
     return audited
 
 
