@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
@@ -84,6 +86,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(body, status=STATUS_BY_CODE.get(exc.code, 400))
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(as_serializer_error(exc))
+    if isinstance(exc, RequestDataTooBig):  # DRF reads JSON bodies through request.body
+        body = error_body(
+            code=ApiErrorCode.REQUEST_TOO_LARGE,
+            message=f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} "
+            "bytes, the most the gateway accepts.",
+        )
+        return Response(body, status=413)
     exc = refusal_for(exc)
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -96,3 +96,19 @@ def test_the_depth_scan_is_linear_on_hostile_input() -> None:
     assert not json_depth_exceeds('"' + '\\"' * 1_000_000 + '"', limit=1)
     assert not json_depth_exceeds("[" + "[]," * 300_000 + "[]]", limit=2)
     assert time.monotonic() - started < 5
+
+
+def test_a_body_over_the_upload_limit_is_a_413_naming_the_limit(
+    vendor: APIClient, settings
+) -> None:
+    """Django refuses it (DATA_UPLOAD_MAX_MEMORY_SIZE); it was a bare 400 that did not say why."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    raw = json.dumps({"on_behalf_of": None, "narrative": "x" * 1_000})
+    response = vendor.post("/api/releases/", data=raw, content_type="application/json")
+    assert response.status_code == 413
+    body = response.json()
+    assert body["code"] == "request_too_large"
+    assert "1000 bytes" in body["message"]
+    assert body["request_id"] == response["X-Request-ID"]
+    small = vendor.post("/api/releases/", data=raw[:900] + '"}', content_type="application/json")
+    assert small.status_code == 400  # under the limit: parsed, then validated
