@@ -7,7 +7,7 @@ a short reason; the reasons name what is wrong, never a path, a key, a record or
 
 Required parts (the database, the cache that holds the rate limits, the policy set and the key ring)
 make the whole status ``degraded``; the face models are reported but optional, since matching is an
-optional part of the gateway (``matching/checks.py`` says the same at start-up).
+optional part of the gateway (``matching/checks.py`` only warns at start-up, for the same reason).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection
 from redis.exceptions import RedisError
 
-from matching.checks import face_models_check
+from matching.exceptions import MatchingError, ModelMissingError
+from matching.services import face_models_load
 from policies.exceptions import KeyStoreError, PolicyError, PolicyErrorCode
 from policies.services import key_store_get, policy_set_get
 
@@ -109,7 +110,14 @@ def _keys() -> str:
 
 
 def _face_models() -> str:
-    messages = face_models_check()
-    if not messages:
-        return OK
-    return "not_configured" if messages[0].id == "matching.W001" else "missing"
+    """Whether the matcher would find its models (as ``matching/checks.py`` warns at start-up)."""
+    directory = getattr(settings, "FACE_MODEL_DIR", None)
+    if directory is None:
+        return "not_configured"
+    try:
+        face_models_load(directory=Path(directory))
+    except ModelMissingError:
+        return "missing"
+    except (MatchingError, OSError, ValueError, TypeError, KeyError):
+        return "unreadable"
+    return OK

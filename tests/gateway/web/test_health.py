@@ -10,6 +10,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 
+from matching.registry import DESCRIPTOR
 from policies.services import key_file_create
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +41,21 @@ def test_everything_up_is_ok_and_missing_face_models_do_not_degrade_it(client: C
 
 
 def test_built_face_models_are_ok(client: Client, settings) -> None:
+    fields = ("kind", "file", "sha256", "licence", "source_package", "source_version")
+    record: dict[str, object] = {**dict.fromkeys(fields, "x"), "source_file": "x"}
+    record |= {"name": DESCRIPTOR, "source_sha256": "x", "input": {}}
     settings.FACE_MODEL_DIR.mkdir()
-    (settings.FACE_MODEL_DIR / "registry.json").write_text(json.dumps({"models": {}}))
+    registry = {"models": {DESCRIPTOR: record}}
+    (settings.FACE_MODEL_DIR / "registry.json").write_text(json.dumps(registry))
     assert _health(client, 200)["checks"]["face_models"] == "ok"
+
+
+def test_an_unreadable_face_model_registry_is_reported_but_not_degrading(
+    client: Client, settings
+) -> None:
+    settings.FACE_MODEL_DIR.mkdir()
+    (settings.FACE_MODEL_DIR / "registry.json").write_text("{broken")
+    assert _health(client, 200)["checks"]["face_models"] == "unreadable"
 
 
 def test_a_missing_key_ring_degrades(client: Client, settings) -> None:
