@@ -100,23 +100,7 @@ def refusal_record(*, request: Request, refusal: ServiceUnavailableError) -> boo
         # The refusal line says what was refused; this says why, with the traceback, for operators.
         logger.warning("%s: %s", code, type(cause).__name__, exc_info=cause)
     actor, recipient, database_up = _who(request)
-    audited = False
-    if database_up:
-        try:
-            with (
-                transaction.atomic()
-            ):  # a failed write rolls back its savepoint, not the caller's work
-                audit_event_record(
-                    action=AuditAction.API_REFUSED,
-                    actor=actor,
-                    outcome=ReleaseEffect.DENY,
-                    recipient=recipient,
-                    detail={"path": request.path, "method": request.method},
-                    error_code=code,
-                )
-            audited = True
-        except DatabaseError:
-            audited = False
+    audited = database_up and _audited(request=request, code=code, actor=actor, recipient=recipient)
     line = {
         "event": "api_refused",
         "code": code,
@@ -129,6 +113,26 @@ def refusal_record(*, request: Request, refusal: ServiceUnavailableError) -> boo
     level = logging.WARNING if audited else logging.ERROR
     refusals_log.log(level, json.dumps(line, sort_keys=True))
     return audited
+
+
+def _audited(
+    *, request: Request, code: str, actor: str, recipient: Mapping[str, Any] | None
+) -> bool:
+    """Write the api_refused entry; False when the database cannot take it."""
+    try:
+        # A savepoint: a failed write rolls back only itself, never work of the caller's.
+        with transaction.atomic():
+            audit_event_record(
+                action=AuditAction.API_REFUSED,
+                actor=actor,
+                outcome=ReleaseEffect.DENY,
+                recipient=recipient,
+                detail={"path": request.path, "method": request.method},
+                error_code=code,
+            )
+    except DatabaseError:
+        return False
+    return True
 
 
 def _who(request: Request) -> tuple[str, Mapping[str, Any] | None, bool]:
