@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gateway.web.middleware.RequestIdMiddleware",
+    "gateway.api.middleware.ApiErrorMiddleware",  # JSON errors under /api/, whoever answered
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -176,11 +177,22 @@ CELERY_ACCEPT_CONTENT = ["json"]
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Basic first: DRF takes the challenge from the first class, so missing or wrong credentials are a
+    # 401 with WWW-Authenticate (Session has no challenge, which made them a 403). Session still works.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    # Bad or too deeply nested JSON is a 400 `malformed_json` (DRF's parser recursed into a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "gateway.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # JSON only: no browsable HTML pages, so errors are JSON whatever the Accept header says.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Fails closed: an unreachable cache is a 503 `rate_limit_unavailable`, never unthrottled service.
+    "DEFAULT_THROTTLE_CLASSES": ["gateway.api.throttling.FailClosedScopedRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"releases": env("RELEASE_RATE", "120/hour")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "gateway.api.errors.exception_handler",

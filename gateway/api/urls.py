@@ -1,9 +1,10 @@
-"""API routes."""
+"""API routes. The last one answers every other path under /api/ with a JSON 404."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from gateway.api.views import ReleaseView
+from gateway.api.views import ReleaseView, not_found
 
 urlpatterns = [
     path("releases/", ReleaseView.as_view(), name="api-releases"),
+    re_path(r"", not_found, name="api-not-found"),
 ]

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
@@ -14,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gateway.api.errors import error_response
 from gateway.api.serializers import ReleaseRequestSerializer
 from gateway.models import RecipientAccount
 from gateway.releases.services import ReleaseStatus, release_records
@@ -68,3 +71,12 @@ def _not_before(moment: float) -> None:
     remaining = moment - time.monotonic()
     if remaining > 0:
         time.sleep(remaining)
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Every path under /api/ that no route matches: a JSON 404, never Django's (debug) page.
+
+    Any method: a POST to a mistyped path is answered 404, not a CSRF failure or a slash redirect.
+    """
+    return error_response(status=404, message="No API endpoint at this path.")

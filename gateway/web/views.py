@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+
+from gateway.web.health import health_report_get
 
 
 @login_required
@@ -15,7 +16,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def health(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability, for the county's monitoring; reveals no records."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """Each part's state for the county's monitoring: 200 when every required part is ok, else 503.
+
+    Reveals no records, paths or keys (see gateway.web.health).
+    """
+    report = health_report_get()
+    return JsonResponse(report.as_dict(), status=200 if report.healthy else 503)

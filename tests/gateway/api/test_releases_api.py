@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -76,8 +77,64 @@ def _client(recipient_type: str | None, name: str = "Biometrica") -> APIClient:
 
 def test_anonymous_requests_are_refused(bookings: None) -> None:
     response = APIClient().post("/api/releases/", VENDOR_BODY, format="json")
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Basic")
+    assert response.json()["code"] == "not_authenticated"
     assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("username", "password"), [("u-vendor", "wrong-password-123"), ("nobody", "x" * 16)]
+)
+def test_wrong_credentials_are_a_401_with_a_challenge(
+    bookings: None, username: str, password: str
+) -> None:
+    _client("vendor")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=_basic(username, password))
+    response = client.post("/api/releases/", VENDOR_BODY, format="json")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Basic")
+    assert response.json()["code"] == "authentication_failed"
+    assert not AuditEntry.objects.exists()
+
+
+def test_right_credentials_of_a_non_recipient_stay_a_403(bookings: None) -> None:
+    User.objects.create_user(username="clerk", password="x" * 16)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=_basic("clerk", "x" * 16))
+    response = client.post("/api/releases/", VENDOR_BODY, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+
+
+def test_an_inactive_recipient_account_is_a_403(bookings: None) -> None:
+    _client("vendor")
+    RecipientAccount.objects.update(active=False)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=_basic("u-vendor", "x" * 16))
+    response = client.post("/api/releases/", VENDOR_BODY, format="json")
+    assert response.status_code == 403
+    assert not AuditEntry.objects.exists()
+
+
+def test_basic_credentials_of_a_recipient_are_accepted(bookings: None) -> None:
+    _client("vendor")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=_basic("u-vendor", "x" * 16))
+    assert client.post("/api/releases/", VENDOR_BODY, format="json").status_code == 200
+
+
+def test_a_signed_in_session_still_authenticates(bookings: None) -> None:
+    User.objects.create_user(username="clerk", password="x" * 16)
+    client = APIClient(enforce_csrf_checks=False)
+    assert client.login(username="clerk", password="x" * 16)
+    response = client.post("/api/releases/", VENDOR_BODY, format="json")
+    assert response.status_code == 403  # authenticated by the session, but not a recipient
+
+
+def _basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def test_account_without_recipient_registration_is_refused(bookings: None) -> None:
