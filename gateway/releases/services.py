@@ -113,6 +113,7 @@ def _decide(
         keys=_keys(),
         reviewed_by=reviewer,
         field_tags=field_tags_get(),
+        proxy_registered=_proxy_registered(request),
     )
     return decision, records
 

@@ -160,18 +160,9 @@ class EndpointContract:
         response = self.call(recipient)
         assert response.status_code == self.valid_status, response.content
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="answers 403: SessionAuthentication, first in REST_FRAMEWORK's authentication "
-        "classes (gateway/settings.py), sends no WWW-Authenticate, so DRF turns 401 into 403",
-    )
     def test_no_credentials_answer_401(self) -> None:
         assert self.call(APIClient()).status_code == 401
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="answers 403, for the same reason as no credentials (no WWW-Authenticate challenge)",
-    )
     def test_wrong_credentials_answer_401(self) -> None:
         user_create_with_role(username="contract-wrong", password=PASSWORD, role=Role.VENDOR)
         client = APIClient()
@@ -196,7 +187,8 @@ class EndpointContract:
         client.force_authenticate(User.objects.get(pk=user.pk))
         response = self.call(client)
         assert response.status_code == 403
-        assert set(response.json()) == {"code", "message", "extra"}
+        assert set(response.json()) == {"code", "message", "extra", "request_id"}
+        assert response.json()["request_id"] == response["X-Request-ID"]
 
     @pytest.mark.parametrize("state", sorted(RESTRICTED))
     def test_a_restricted_booking_answers_as_a_missing_one(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import pytest
 from rest_framework.test import APIClient
 
 from tests.gateway.api.mixins import PUBLIC, EndpointContract
@@ -29,12 +28,6 @@ class TestReleasesEndpoint(EndpointContract):
         "case_number": "2026CF000123",
     }
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="gateway/api/serializers.py gives `fields` default=list, so a request that leaves it "
-        "out asks for no field at all and each released record is {} (docs/policies.md: `fields` is "
-        "optional and only narrows the agreement's allow-list)",
-    )
     def test_a_request_without_fields_gets_the_agreements_fields(
         self, recipient: APIClient
     ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -533,4 +534,24 @@ def test_a_permit_whose_records_are_all_empty_is_not_a_release(bookings) -> None
     assert result.records == ()
     entry = AuditEntry.objects.get(public_id=result.release_id)
     assert (entry.effect, entry.released_count, entry.released_fields) == ("deny", 0, [])
-    assert entry.error_code == "released_nothing"
+    assert "DENY_NO_FIELDS_RELEASABLE" in {r["code"] for r in entry.reasons}
+
+
+def test_the_release_path_hands_out_no_empty_permit_even_if_the_engine_gave_one(
+    bookings, monkeypatch
+) -> None:
+    # Defence in depth for issue 8.1: should the engine ever permit records that are all empty,
+    # the release path still answers not_available and audits why.
+    real = releases.decide
+
+    def empty_permit(**kwargs: Any) -> Any:
+        decision = real(**kwargs)
+        return dataclasses.replace(decision, released=tuple({} for _ in decision.released))
+
+    monkeypatch.setattr(releases, "decide", empty_permit)
+    result = release_records(
+        request=POLICE, booking_numbers=["B1"], requested_by="det", reviewed_by="clerk"
+    )
+    assert result.status is ReleaseStatus.NOT_AVAILABLE
+    entry = AuditEntry.objects.get(public_id=result.release_id)
+    assert (entry.effect, entry.error_code, entry.released_count) == ("deny", "released_nothing", 0)
