@@ -542,7 +542,7 @@ def test_the_release_path_hands_out_no_empty_permit_even_if_the_engine_gave_one(
 ) -> None:
     # Defence in depth for issue 8.1: should the engine ever permit records that are all empty,
     # the release path still answers not_available and audits why.
-    real = releases.decide
+    real = releases.decide  # type: ignore[attr-defined]
 
     def empty_permit(**kwargs: Any) -> Any:
         decision = real(**kwargs)
