@@ -5,7 +5,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-DEMO_ENV := DEBUG=1 SECRET_KEY=$$(cat var/demo-secret-key)
+DEMO_ENV := DEBUG=1 MATCH_DEMONSTRATION=1 SECRET_KEY=$$(cat var/demo-secret-key)
 DEMO_BOOKINGS ?= 5000
 
 .PHONY: install demo test lint lock serve

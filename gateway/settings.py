@@ -210,8 +210,20 @@ POLICY_KEYS_FILE = Path(env("POLICY_KEYS_FILE", str(VAR_DIR / "keys.json")))
 
 # Matching: built face models are cached here; nothing is ever downloaded at run time.
 FACE_MODEL_DIR = Path(env("FACE_MODEL_DIR", str(VAR_DIR / "models")))
-MATCH_THRESHOLD = float(env("MATCH_THRESHOLD", "0.6"))
+MATCH_THRESHOLD = float(env("MATCH_THRESHOLD", "0.6"))  # used only by the demonstration setting
 MATCH_LIST_SIZE = int(env("MATCH_LIST_SIZE", "10"))
+# The evaluation gate (rules.md FR-03): exact upper bounds, calibrated threshold, enough searches per group.
+MATCH_EVALUATION_MAX_FPIR = float(env("MATCH_EVALUATION_MAX_FPIR", "0.01"))
+MATCH_EVALUATION_MAX_FNIR = float(env("MATCH_EVALUATION_MAX_FNIR", "0.02"))
+MATCH_EVALUATION_MIN_NONMATED = int(env("MATCH_EVALUATION_MIN_NONMATED", "300"))
+MATCH_EVALUATION_MIN_MATED = int(env("MATCH_EVALUATION_MIN_MATED", "5"))
+# Searches on a gallery too small to evaluate, every one labelled so: for the demo, never production.
+MATCH_DEMONSTRATION = env_bool("MATCH_DEMONSTRATION", False)
+if MATCH_DEMONSTRATION and not DEBUG:
+    raise ImproperlyConfigured(
+        "MATCH_DEMONSTRATION is a demo setting: it runs face searches no evaluation admitted, so it "
+        "is refused when DEBUG is off"
+    )
 
 # Photos (mugshots imported, probes searched, gallery photos enrolled: one set of limits for all, see
 # matching/images.py): decoded for real before use; larger, smaller or stranger ones are refused.

@@ -59,26 +59,30 @@ from gateway.faces.models import (
     ReviewDecision,
 )
 from gateway.recipients.roles import Role
+from gateway.recipients.selectors import recipient_registered
 from gateway.records.models import Person
 from gateway.releases.services import Release, ReleaseStatus, release_records
 from matching.exceptions import MatchingError
-from matching.services import evaluation_run, fpir_at_distance
+from matching.services import evaluation_gate, evaluation_run, fpir_at_distance
 from policies.exceptions import KeyStoreError
 from policies.services import decide, key_store_get, policy_set_get
 from policies.types import Effect
 
 __all__ = [
+    "DEMONSTRATION_LABEL",
     "LEAD_LABEL",
     "examiner_review_record",
     "match_candidates_list",
     "match_discovery_bundle",
     "match_release",
     "match_request_submit",
+    "matching_demonstration",
     "matching_evaluate",
     "matching_evaluation_current",
 ]
 
 LEAD_LABEL = "INVESTIGATIVE LEAD ONLY – NOT PROBABLE CAUSE"
+DEMONSTRATION_LABEL = "DEMONSTRATION: NO EVALUATION ADMITTED THIS MODEL"
 MIN_LIST, MAX_LIST = 5, 20
 
 
@@ -97,23 +101,29 @@ def _threshold() -> float:
 # ---------------------------------------------------------------------------------------- evaluation gate
 
 
-def matching_evaluation_current(*, model_id: str, threshold: float) -> MatchEvaluation | None:
-    """The newest passing evaluation of this model at this threshold, if recent enough (FR-03).
+def matching_demonstration() -> bool:
+    """The labelled demonstration setting: matching on a gallery too small to evaluate honestly.
 
-    ``MATCH_EVALUATION_MAX_AGE_DAYS`` (default 365) bounds its age: each model version and each
-    threshold needs its own, and an old one must be redone.
+    The settings refuse it outside DEBUG, so production never runs a search no evaluation admitted.
+    """
+    return bool(settings.DEBUG and _setting("MATCH_DEMONSTRATION", False))
+
+
+def matching_evaluation_current(*, model_id: str) -> MatchEvaluation | None:
+    """The evaluation that admits searches with this model now, and so fixes their threshold (FR-03).
+
+    The newest passing one, if recent enough (``MATCH_EVALUATION_MAX_AGE_DAYS``, default 365): each
+    model version needs its own, and an old one must be redone. Under the demonstration setting only,
+    the newest evaluation of the model stands in when none passed; its searches are labelled so.
     """
     oldest = timezone.now() - timedelta(days=int(_setting("MATCH_EVALUATION_MAX_AGE_DAYS", 365)))
-    return (
-        MatchEvaluation.objects.filter(
-            model_id=model_id,
-            threshold=threshold,
-            passed=True,
-            created_at__gte=oldest,
-        )
-        .order_by("-created_at", "-id")
-        .first()
+    recent = MatchEvaluation.objects.filter(model_id=model_id, created_at__gte=oldest).order_by(
+        "-created_at", "-id"
     )
+    passing = recent.filter(passed=True).first()
+    if passing is not None or not matching_demonstration():
+        return passing
+    return recent.first()
 
 
 def _age_band(person: Person, booked_at: Any) -> str:
@@ -148,11 +158,17 @@ def matching_evaluate(
 
     People photographed more than once give mated searches; a deterministic ``holdout_share`` of people
     is left out of the gallery and gives non-mated ones. Groups are race, sex and age band as booked.
-    It passes when every group with at least 5 mated searches keeps FNIR at or under
-    ``MATCH_EVALUATION_MAX_FNIR`` (default 0.02, Virginia's 98 %) and no max/min ratio is material.
+
+    The threshold is calibrated on the non-mated searches (NIST FRTE practice) to the largest one whose
+    exact (Clopper-Pearson) upper bound of FPIR stays under ``MATCH_EVALUATION_MAX_FPIR`` (default
+    0.01); FNIR is then read at it. Pass ``threshold`` to evaluate a fixed one instead. The gate
+    (``matching.services.evaluation_gate``) passes only if FPIR's bound holds overall and in every
+    group, every group has enough searches (``MATCH_EVALUATION_MIN_NONMATED``, default 300, enough
+    to show 0.01), FNIR stays under ``MATCH_EVALUATION_MAX_FNIR`` (default 0.02, Virginia's 98 %),
+    and no group ratio is material. Under the demonstration setting the threshold is
+    ``MATCH_THRESHOLD`` and the gate still reports honestly; it does not pass a small gallery.
     """
     model_id = embedder_get(name=embedder).model_id
-    threshold = _threshold() if threshold is None else threshold
     list_size = _list_size() if list_size is None else list_size
     rows = list(
         FaceTemplate.objects.filter(
@@ -166,6 +182,10 @@ def matching_evaluate(
         raise FaceMatchingError(
             "no enrolled templates to evaluate", code=FaceMatchingErrorCode.GALLERY_EMPTY
         )
+    demonstration = matching_demonstration()
+    if threshold is None and demonstration:
+        threshold = _threshold()
+    max_fpir = float(_setting("MATCH_EVALUATION_MAX_FPIR", 0.01))
     report = evaluation_run(
         descriptors=np.stack([descriptor_from_bytes(t.descriptor) for t in rows]),
         subject_ids=[t.person_id for t in rows],
@@ -177,6 +197,7 @@ def matching_evaluate(
         },
         list_size=list_size,
         threshold=threshold,
+        target_fpir=None if threshold is not None else max_fpir,
         capture_order=[
             (t.mugshot.captured_at or t.booking.booked_at or t.enrolled_at).timestamp()
             for t in rows
@@ -185,19 +206,19 @@ def matching_evaluate(
         ratio_trigger=float(_setting("MATCH_RATIO_TRIGGER", 2.0)),
         seed=seed,
     )
-    max_fnir = float(_setting("MATCH_EVALUATION_MAX_FNIR", 0.02))
-    fnir_ok = all(
-        g.fnir is None or g.mated_searches < 5 or g.fnir <= max_fnir
-        for g in (report.overall, *report.groups)
+    gate = evaluation_gate(
+        report=report,
+        max_fpir=max_fpir,
+        max_fnir=float(_setting("MATCH_EVALUATION_MAX_FNIR", 0.02)),
+        min_mated_per_group=int(_setting("MATCH_EVALUATION_MIN_MATED", 5)),
+        min_nonmated_per_group=int(_setting("MATCH_EVALUATION_MIN_NONMATED", 300)),
     )
     evaluation = MatchEvaluation(
         model_id=model_id,
-        threshold=threshold,
+        threshold=report.threshold,
         list_size=list_size,
-        passed=bool(
-            fnir_ok and report.overall.mated_searches and not any(r.material for r in report.ratios)
-        ),
-        report=report.as_dict(),
+        passed=gate.passed,
+        report={**report.as_dict(), "gate": gate.as_dict(), "demonstration": demonstration},
         created_by=created_by,
     )
     evaluation.full_clean()
@@ -215,7 +236,14 @@ def _decision(request: Mapping[str, Any]) -> tuple[str, list[dict[str, str]], st
         keys = key_store_get(path=settings.POLICY_KEYS_FILE)
     except KeyStoreError:  # a missing key store must deny, never crash (policies fail closed too)
         keys = None
-    decision = decide(request=request, policy_set=policy_set, keys=keys)
+    behalf = request.get("on_behalf_of")
+    decision = decide(
+        request=request,
+        policy_set=policy_set,
+        keys=keys,
+        # A proxy counts as known only if the county's registry knows it (never the request's word).
+        proxy_registered=isinstance(behalf, Mapping) and recipient_registered(party=behalf),
+    )
     reasons = [
         {"code": str(r.code), "rule": r.rule, "message": r.message} for r in decision.reasons
     ]
@@ -268,13 +296,16 @@ def match_request_submit(
     candidates awaiting review) is stored and audited, so refused and empty searches are disclosed too.
     """
     embedder = embedder_get()
-    threshold, list_size = _threshold(), _list_size()
-    evaluation = matching_evaluation_current(model_id=embedder.model_id, threshold=threshold)
+    list_size = _list_size()
+    evaluation = matching_evaluation_current(model_id=embedder.model_id)
     if evaluation is None:
         raise FaceMatchingError(
-            f"no passing evaluation of {embedder.model_id} at threshold {threshold}",
+            f"no passing evaluation of {embedder.model_id}",
             code=FaceMatchingErrorCode.NOT_EVALUATED,
         )
+    threshold = (
+        evaluation.threshold
+    )  # the one the evaluation calibrated (or, demonstrating, was given)
     request = {
         "recipient": dict(recipient),
         "on_behalf_of": dict(on_behalf_of) if on_behalf_of is not None else None,
@@ -305,7 +336,7 @@ def match_request_submit(
         threshold=threshold,
         list_size=list_size,
         evaluation=evaluation,
-        label=LEAD_LABEL,
+        label=LEAD_LABEL if evaluation.passed else f"{LEAD_LABEL} – {DEMONSTRATION_LABEL}",
     )
     if effect == str(Effect.PERMIT) and mode != "single":  # FR-04: one probe, one case, always
         match.reasons = [

@@ -67,3 +67,11 @@ def test_debug_without_secret_key_starts_with_a_warning(tmp_path: Path) -> None:
     result = _manage("check", env={"DEBUG": "1", "CUSTODIAN_VAR_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_settings_refuse_the_matching_demonstration_setting() -> None:
+    # Issue 8.3: the demo searches a gallery too small to evaluate; production must never.
+    production = {"DEBUG": "0", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "records.example.gov"}
+    result = _manage("check", env={**production, "MATCH_DEMONSTRATION": "1"})
+    assert result.returncode != 0
+    assert "MATCH_DEMONSTRATION is a demo setting" in result.stderr

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from gateway.csvfiles import csv_rows_write
 from gateway.faces.services import matching_evaluate
 
 
@@ -67,9 +67,15 @@ class Command(BaseCommand):
             )
         if options["output"] is not None:
             with options["output"].open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(columns)
-                for row in report["rows"]:
-                    writer.writerow([json.dumps(row[c]) if isinstance(row[c], list) else row[c]
-                                     for c in columns])  # fmt: skip
+                csv_rows_write(
+                    handle=handle,
+                    header=columns,
+                    rows=(
+                        [
+                            json.dumps(row[c]) if isinstance(row[c], list) else row[c]
+                            for c in columns
+                        ]
+                        for row in report["rows"]
+                    ),
+                )
             self.stdout.write(f"table written to {options['output']}")

