@@ -96,7 +96,7 @@ def test_wrong_credentials_are_a_401_with_a_challenge(
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Basic")
     assert response.json()["code"] == "authentication_failed"
-    assert not AuditEntry.objects.exists()
+    assert list(AuditEntry.objects.values_list("action", flat=True)) == ["sign_in_failed"]
 
 
 def test_right_credentials_of_a_non_recipient_stay_a_403(bookings: None) -> None:

@@ -555,3 +555,76 @@ def test_the_release_path_hands_out_no_empty_permit_even_if_the_engine_gave_one(
     assert result.status is ReleaseStatus.NOT_AVAILABLE
     entry = AuditEntry.objects.get(public_id=result.release_id)
     assert (entry.effect, entry.error_code, entry.released_count) == ("deny", "released_nothing", 0)
+
+
+# --- Issue 8.8: a proxy named in free text; issue 8.9: guarded bookings counted as missing.
+
+CIRCUIT_COURT: dict[str, Any] = {
+    "recipient": {"type": "court", "name": "Milwaukee County Circuit Court", "ori": "WI040013J"},
+    "on_behalf_of": None,
+    "purpose": "court.proceedings",
+    "case_number": "2026CF001234",
+    "mode": "single",
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Department of Homeland Security",
+        "Dept. of Homeland Secur1ty",
+        "U.S. Immigration & Customs Enforcement",
+        "І.С.Е. Enforcement and Removal Operations",  # Cyrillic letters
+        "ＵＳＣＩＳ",  # fullwidth
+    ],
+)
+def test_a_court_asking_on_behalf_of_dhs_gets_nothing_whoever_reviews(bookings, name: str) -> None:
+    request = {**CIRCUIT_COURT, "on_behalf_of": {"type": "court", "name": name}}
+    result = release_records(
+        request=request, booking_numbers=["B1"], requested_by="clerk.court", reviewed_by="judge"
+    )
+    assert result.status is ReleaseStatus.NOT_AVAILABLE
+    assert result.records == ()
+    entry = AuditEntry.objects.get(public_id=result.release_id)
+    assert "DENY_IMMIGRATION_PROXY" in {r["code"] for r in entry.reasons}
+
+
+def test_a_proxy_the_registry_does_not_know_goes_to_review_and_a_registered_one_does_not(
+    bookings,
+) -> None:
+    patrol = {"type": "state_le", "name": "Wisconsin State Patrol", "ori": "WIWSP0000"}
+    request = {**POLICE, "on_behalf_of": patrol}
+    unknown = release_records(request=request, booking_numbers=["B1"], requested_by="det")
+    assert unknown.status is ReleaseStatus.PENDING_REVIEW
+    codes = {r["code"] for r in AuditEntry.objects.get(public_id=unknown.release_id).reasons}
+    assert "REVIEW_PROXY_UNREGISTERED" in codes
+    user = User.objects.create_user(username="wsp.api")
+    RecipientAccount.objects.create(
+        user=user, recipient_type="state_le", name="Wisconsin State Patrol", ori="WIWSP0000"
+    )
+    known = release_records(
+        request=request, booking_numbers=["B1"], requested_by="det", reviewed_by="clerk"
+    )
+    codes = {r["code"] for r in AuditEntry.objects.get(public_id=known.release_id).reasons}
+    assert "REVIEW_PROXY_UNREGISTERED" not in codes
+    assert known.status is ReleaseStatus.RELEASED
+
+
+@pytest.mark.parametrize("guarded", ["sealed_order", "expunged_order", "removal_order", "juvenile"])
+def test_a_guarded_booking_weighs_exactly_like_a_missing_number(guarded: str) -> None:
+    # Issue 8.9: the court may ask for 50; 50 released + 1 missing was released, 50 + 1 sealed was not.
+    adult = _person("p")
+    numbers = [_booking(f"C{i:02d}", adult).booking_number for i in range(50)]
+    flag: dict[str, Any] = {guarded: True} if guarded == "juvenile" else {guarded: "2025CV1"}
+    _booking("SEALED", adult, **flag)
+    with_missing = release_records(
+        request=CIRCUIT_COURT, booking_numbers=[*numbers, "NO-SUCH"], requested_by="clerk.court"
+    )
+    with_guarded = release_records(
+        request=CIRCUIT_COURT, booking_numbers=[*numbers, "SEALED"], requested_by="clerk.court"
+    )
+    assert with_missing.status is ReleaseStatus.RELEASED
+    assert {**with_missing.as_dict(), "release_id": None} == {
+        **with_guarded.as_dict(),
+        "release_id": None,
+    }
