@@ -6,22 +6,12 @@ import json
 import time
 
 import pytest
-from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from gateway.api.parsers import MAX_JSON_DEPTH, json_depth_exceeds
-from gateway.models import AuditEntry, RecipientAccount
+from gateway.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def vendor() -> APIClient:
-    user = User.objects.create_user(username="vendor-user", password="x" * 16)
-    RecipientAccount.objects.create(user=user, recipient_type="vendor", name="Biometrica")
-    client = APIClient(raise_request_exception=False)
-    client.force_authenticate(user)
-    return client
 
 
 def _post(client: APIClient, raw: str) -> dict[str, object]:

@@ -26,15 +26,6 @@ CLOSED_REDIS = {
 
 
 @pytest.fixture
-def vendor() -> APIClient:
-    user = User.objects.create_user(username="vendor-user", password="x" * 16)
-    RecipientAccount.objects.create(user=user, recipient_type="vendor", name="Biometrica")
-    client = APIClient(raise_request_exception=False)
-    client.force_authenticate(user)
-    return client
-
-
-@pytest.fixture
 def never_released(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Fails the test if the release path is reached; returns the calls (always empty)."""
     from gateway.api import views
