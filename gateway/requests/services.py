@@ -45,6 +45,8 @@ __all__ = [
     "PENDING_STATES",
     "RequestRefusedError",
     "request_approve",
+    "request_create",
+    "request_decide",
     "request_deny",
     "request_fulfil",
     "request_preview",
@@ -250,7 +252,17 @@ def _illegal(req: ReleaseRequest, to_state: str) -> RequestRefusedError | None:
 # --- submission -----------------------------------------------------------------------------------
 
 
-def request_submit(
+def request_submit(**kwargs: Any) -> ReleaseRequest:
+    """Create a request and let the policy decide on it now (``request_create``, ``request_decide``).
+
+    Takes ``request_create``'s arguments. Must not be called inside a transaction (the release path
+    is durable).
+    """
+    req = request_create(**kwargs)
+    return request_decide(request_id=req.public_id)
+
+
+def request_create(
     *,
     recipient: Mapping[str, str],
     requested_by: Any,
@@ -266,12 +278,9 @@ def request_submit(
     source: RequestSource = RequestSource.API,
     now: datetime | None = None,
 ) -> ReleaseRequest:
-    """Store a request and let the policy decide on it at once: to a clerk, or denied.
+    """Store a request as ``submitted``; ``request_decide`` (at once, or the worker) takes it on.
 
-    What happens next depends only on the request (recipient, purpose, case, documents), never on
-    whether its bookings exist or are sealed: a permit with nothing releasable goes to the clerk like
-    any other (CJ-09). ``recipient`` comes from the account (API) or the clerk (phone, paper), never
-    from a request body. Must not be called inside a transaction (the release path is durable).
+    ``recipient`` comes from the account (API) or the clerk (phone, paper), never from a request body.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -307,6 +316,19 @@ def request_submit(
             outcome=ReleaseEffect.REVIEW,
             detail={"from_state": "", "to_state": S.SUBMITTED, "source": str(source)},
         )
+    return req
+
+
+def request_decide(*, request_id: str) -> ReleaseRequest:
+    """The policy's decision on a submitted request: to a clerk, or denied. Idempotent.
+
+    What follows depends only on the request (recipient, purpose, case, documents), never on whether
+    its bookings exist or are sealed: a permit with nothing releasable goes to the clerk like any
+    other (CJ-09). Must not be called inside a transaction (the release path is durable).
+    """
+    req = ReleaseRequest.objects.get(public_id=request_id)
+    if req.state != S.SUBMITTED:
+        return req
     _, verdict = _preview(
         req, booking_numbers=req.booking_numbers, fields=req.fields, reviewer=None
     )

@@ -12,3 +12,11 @@ def requests_expire_task() -> int:
     from gateway.requests.services import requests_expire
 
     return requests_expire(now=timezone.now())
+
+
+@shared_task(name="gateway.requests.decide")
+def request_decide_task(request_id: str) -> str:
+    """The policy's first decision on a request submitted through the API; returns its state."""
+    from gateway.requests.services import request_decide
+
+    return str(request_decide(request_id=request_id).state)

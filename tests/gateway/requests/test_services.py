@@ -205,11 +205,12 @@ def test_only_clerks_decide(bookings, detective, compliance, other_agency) -> No
 
 def test_approval_only_narrows(bookings, detective, clerk) -> None:
     req = submit(detective, booking_numbers=["B1", "B7"], fields=["booking_number", "person"])
-    for change in (
+    changes: list[dict[str, list[str]]] = [
         {"booking_numbers": ["B1", "B2"]},
         {"fields": ["booking_number", "housing"]},
         {"booking_numbers": []},
-    ):
+    ]
+    for change in changes:
         _refused(
             GatewayErrorCode.REQUEST_WIDENED,
             request_approve,
