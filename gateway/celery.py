@@ -11,4 +11,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings")
 
 app = Celery("custodian")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["gateway.faces"])
+app.autodiscover_tasks(["gateway.faces", "gateway.requests"])

@@ -14,6 +14,12 @@ class GatewayErrorCode(StrEnum):
     IMAGE_REJECTED = "image_rejected"
     XML_REFUSED = "xml_refused"
     REVEAL_REFUSED = "reveal_refused"
+    # The request lifecycle (gateway.requests): an action refused, with why.
+    REQUEST_ILLEGAL_TRANSITION = "request_illegal_transition"
+    REQUEST_SELF_APPROVAL = "request_self_approval"
+    REQUEST_SAME_APPROVER = "request_same_approver"
+    REQUEST_NOT_CLERK = "request_not_clerk"
+    REQUEST_WIDENED = "request_widened"
 
 
 class GatewayError(Exception):

@@ -16,6 +16,7 @@ from gateway.records.models import (
     Sex,
 )
 from gateway.records.sensitivity import FieldSensitivity, SensitivityTag
+from gateway.requests.models import ReleaseRequest, RequestTransition
 
 __all__ = [
     "AuditEntry",
@@ -34,6 +35,8 @@ __all__ = [
     "RecipientAccount",
     "RecipientType",
     "ReleaseEffect",
+    "ReleaseRequest",
+    "RequestTransition",
     "SensitivityTag",
     "Sex",
 ]

@@ -200,6 +200,8 @@ REST_FRAMEWORK = {
 # CJ-09: a `not_available` answer (denied, sealed, juvenile, expunged, removed or no such booking) is sent no
 # sooner than this many seconds after the request arrived, so its timing cannot tell the reasons apart either.
 RELEASE_NOT_AVAILABLE_SECONDS = float(env("RELEASE_NOT_AVAILABLE_SECONDS", "0.25"))
+# A request nobody has decided expires after this many days (issue 9; Google Cloud PAM convention).
+REQUEST_PENDING_DAYS = int(env("REQUEST_PENDING_DAYS", "14"))
 SPECTACULAR_SETTINGS = {"TITLE": "Custodian API", "VERSION": "0.1.0"}
 
 # Policies: the shipped library plus an optional county directory; keys for pseudonyms and tokens.

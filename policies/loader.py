@@ -278,6 +278,7 @@ def _agreement(
                 requires=tuple(sorted(item.get("requires", {}).items())),
                 exclude_tags=frozenset(item.get("exclude_tags", ())),
                 fields=tuple(sorted(rules, key=lambda rule: rule.path)),
+                approvers=int(item.get("approvers", 0)),
             )
         )
     recipient = data["recipient"]

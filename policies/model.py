@@ -44,6 +44,8 @@ class AgreementPurpose:
     requires: tuple[tuple[str, Any], ...] = ()
     # Fields carrying any of these tags (the county's field_tags) never leave under this purpose.
     exclude_tags: frozenset[str] = frozenset()
+    # How many different county staff must approve a request for this purpose (0: as human_review says).
+    approvers: int = 0
 
     def covers(self, purpose: str) -> bool:
         return purpose == self.code or purpose.startswith(self.code + ".")

@@ -538,6 +538,8 @@ def _obligations(
         max_records=item.max_records,
         retention_days=item.retention_days,
         human_review_required=item.human_review or human_review,
+        # A review needs at least one approver; a purpose may ask for more (two different people).
+        approvers_required=max(item.approvers, int(item.human_review or human_review)),
         labels=item.labels,
         agreement=agreement.id,
         key_id=key_id,

@@ -103,6 +103,7 @@ _AGREEMENT_PURPOSE = {
         "max_records": {"type": "integer", "minimum": 1},
         "retention_days": {"type": "integer", "minimum": 0},
         "human_review": {"type": "boolean"},
+        "approvers": {"type": "integer", "minimum": 1, "maximum": 2},
         "labels": {"type": "array", "items": _TEXT},
         "include_non_conviction": {"type": "boolean"},
         "non_conviction_legal_basis": _TEXT,

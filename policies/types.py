@@ -237,6 +237,8 @@ class Obligations:
     max_records: int = 0
     retention_days: int = 0
     human_review_required: bool = False
+    # Different staff members who must approve before data leaves (four-eyes when 2); 0: no approval.
+    approvers_required: int = 0
     labels: tuple[str, ...] = ()
     agreement: str | None = None
     key_id: str | None = None
@@ -247,6 +249,7 @@ class Obligations:
             "max_records": self.max_records,
             "retention_days": self.retention_days,
             "human_review_required": self.human_review_required,
+            "approvers_required": self.approvers_required,
             "labels": list(self.labels),
             "agreement": self.agreement,
             "key_id": self.key_id,

@@ -36,6 +36,11 @@ STATUS_BY_CODE: dict[GatewayErrorCode, int] = {
     GatewayErrorCode.IMPORT_MAPPING_INVALID: 400,
     GatewayErrorCode.IMAGE_REJECTED: 400,
     GatewayErrorCode.XML_REFUSED: 400,
+    GatewayErrorCode.REQUEST_ILLEGAL_TRANSITION: 409,
+    GatewayErrorCode.REQUEST_SELF_APPROVAL: 403,
+    GatewayErrorCode.REQUEST_SAME_APPROVER: 403,
+    GatewayErrorCode.REQUEST_NOT_CLERK: 403,
+    GatewayErrorCode.REQUEST_WIDENED: 400,
 }
 
 

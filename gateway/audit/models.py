@@ -27,6 +27,10 @@ class AuditAction(models.TextChoices):
     """Every kind of event the gateway audits; a free-text action is refused by the writer."""
 
     RELEASE = "release", "Release decision"
+    RELEASE_PREVIEW = "release_preview", "Release preview (staff only, nothing released)"
+    REQUEST_TRANSITION = "request_transition", "Request state change"
+    REQUEST_REFUSED = "request_refused", "Request action refused"
+    REQUEST_VIEW = "request_view", "Request read by staff"
     TOKEN_REVEAL = "token_reveal", "Token reveal"
     FACE_SEARCH = "face_search", "Face search"
     FACE_REVIEW = "face_review", "Face examiner review"

@@ -142,6 +142,7 @@ def _audit(
     released: Sequence[Mapping[str, Any]],
     extra_obligations: Mapping[str, Any],
     error_code: str = "",
+    preview: bool = False,
 ) -> AuditEntry:
     request = request if isinstance(request, Mapping) else {}
     excluded = dict(decision.excluded) if decision is not None else {}
@@ -149,8 +150,11 @@ def _audit(
     not_found = len({n for n in booking_numbers if n} - found)
     if not_found:
         excluded["not_found"] = not_found  # for compliance eyes only; requesters see not_available
+    if preview:  # shown to county staff only: counted as previewed, never as released
+        extra_obligations = {**extra_obligations, "previewed_count": len(released)}
+        released = ()
     return audit_event_record(
-        action=AuditAction.RELEASE,
+        action=AuditAction.RELEASE_PREVIEW if preview else AuditAction.RELEASE,
         actor=requested_by,
         outcome=effect,
         recipient=request.get("recipient")
@@ -181,6 +185,7 @@ def release_records(
     booking_numbers: Sequence[str],
     requested_by: str,
     reviewed_by: str | None = None,
+    preview: bool = False,
 ) -> Release:
     """Decide and release bookings for one request; every call writes exactly one audit entry.
 
@@ -193,6 +198,10 @@ def release_records(
     Durable: this is the outermost transaction, so the audit entry is committed when the records are
     handed back, and no caller's rollback can erase it afterwards (calling it inside a transaction
     raises). If the audit entry cannot be written, the exception propagates and nothing is released.
+
+    ``preview=True`` is the clerk's view of the same decision (issue 9): identical load, decide and
+    transform, but the answer goes to county staff, never to the recipient, so the entry is a
+    ``release_preview`` that counts nothing as released (its ``previewed_count`` says what would leave).
     """
     if isinstance(booking_numbers, str):  # a bare string is one number, not a list of characters
         booking_numbers = [booking_numbers]
@@ -232,6 +241,7 @@ def release_records(
         released=released,
         extra_obligations=extra,
         error_code=error_code,
+        preview=preview,
     )
     return _answer(entry=entry, effect=effect, released=released, decision=decision)
 

@@ -264,3 +264,39 @@ def test_immigration_origin_requests_never_get_sensitive_fields(tmp_path, keys) 
 def test_record_exclusion(record_changes, expected) -> None:
     record = request_with(ADULT_RECORD, **record_changes)
     assert rules.record_exclusion(record, now=NOW, exclude_non_conviction=False) == expected
+
+
+def _with_purpose_line(line: str, tmp_path: Path) -> Path:
+    for path in LIBRARY.glob("*.yaml"):
+        if not path.name.endswith("_test.yaml"):
+            (tmp_path / path.name).write_text(path.read_text())
+    local = tmp_path / "local-police.yaml"
+    local.write_text(
+        local.read_text().replace("    human_review: true\n", f"    human_review: true\n{line}", 1)
+    )
+    return tmp_path
+
+
+def test_approvers_required_is_one_under_review_and_zero_without(
+    library_set, county_set, keys
+) -> None:
+    police = decide(request=POLICE_REQUEST, policy_set=library_set, keys=keys, now=NOW)
+    assert police.obligations.approvers_required == 1
+    assert police.obligations.as_dict()["approvers_required"] == 1
+    vendor = decide(request=VENDOR_REQUEST, policy_set=county_set, keys=keys, now=NOW)
+    assert vendor.effect is Effect.PERMIT
+    assert vendor.obligations.approvers_required == 0
+
+
+def test_a_purpose_can_ask_for_two_approvers(tmp_path: Path, keys) -> None:
+    policy_set = policy_set_load(dirs=[_with_purpose_line("    approvers: 2\n", tmp_path)])
+    assert policy_set.problems == ()
+    decision = decide(request=POLICE_REQUEST, policy_set=policy_set, keys=keys, now=NOW)
+    assert decision.effect is Effect.PERMIT
+    assert decision.obligations.approvers_required == 2
+
+
+@pytest.mark.parametrize("value", ["0", "3", "two"])
+def test_approvers_out_of_range_is_a_policy_problem(value: str, tmp_path: Path) -> None:
+    policy_set = policy_set_load(dirs=[_with_purpose_line(f"    approvers: {value}\n", tmp_path)])
+    assert policy_set.problems

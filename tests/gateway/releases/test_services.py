@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
+from gateway.audit.models import AuditAction
 from gateway.audit.services import case_ref, subject_ref
 from gateway.models import AuditEntry, Booking, Charge, FieldSensitivity, Person, RecipientAccount
 from gateway.releases import services as releases
@@ -628,3 +629,41 @@ def test_a_guarded_booking_weighs_exactly_like_a_missing_number(guarded: str) ->
         **with_guarded.as_dict(),
         "release_id": None,
     }
+
+
+def test_a_preview_shows_the_transformed_records_and_releases_nothing(bookings) -> None:
+    """Issue 9: the clerk's preview is the same decision, audited as a preview, counting nothing."""
+    preview = release_records(
+        request=POLICE,
+        booking_numbers=["B1", "B2"],
+        requested_by="det",
+        reviewed_by="clerk",
+        preview=True,
+    )
+    real = release_records(
+        request=POLICE, booking_numbers=["B1", "B2"], requested_by="det", reviewed_by="clerk"
+    )
+    assert preview.status is ReleaseStatus.RELEASED
+    assert preview.records == real.records  # identical load, decide and transform
+    entry = AuditEntry.objects.get(public_id=preview.release_id)
+    assert entry.action == AuditAction.RELEASE_PREVIEW
+    assert entry.released_count == 0
+    assert entry.released_fields == []
+    assert entry.obligations["previewed_count"] == 1
+    assert entry.excluded == {"sealed": 1}
+    real_entry = AuditEntry.objects.get(public_id=real.release_id)
+    assert real_entry.action == AuditAction.RELEASE
+    assert real_entry.released_count == 1
+    assert "previewed_count" not in real_entry.obligations
+    assert AuditEntry.objects.count() == 2
+
+
+def test_a_preview_of_a_denied_request_is_audited_as_a_denied_preview(bookings) -> None:
+    denied = {**POLICE, "purpose": "immigration.civil-enforcement"}
+    preview = release_records(
+        request=denied, booking_numbers=["B1"], requested_by="det", preview=True
+    )
+    assert preview.status is ReleaseStatus.NOT_AVAILABLE
+    assert preview.records == ()
+    entry = AuditEntry.objects.get(public_id=preview.release_id)
+    assert (entry.action, entry.effect, entry.released_count) == ("release_preview", "deny", 0)
