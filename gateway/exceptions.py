@@ -14,6 +14,10 @@ class GatewayErrorCode(StrEnum):
     IMAGE_REJECTED = "image_rejected"
     XML_REFUSED = "xml_refused"
     REVEAL_REFUSED = "reveal_refused"
+    DOCUMENT_REJECTED = "document_rejected"
+    DOCUMENT_VERIFY_REFUSED = "document_verify_refused"
+    REGISTRY_INVALID = "registry_invalid"
+    REGISTRY_CHANGE_REFUSED = "registry_change_refused"
 
 
 class GatewayError(Exception):

@@ -40,6 +40,7 @@ __all__ = [
     "OrderScope",
     "RequestView",
     "evaluate",
+    "is_administrative",
     "order_scope",
     "record_exclusion",
     "request_view",
@@ -159,7 +160,7 @@ def _verifiers(document: Mapping[str, Any]) -> set[str]:
     return {name.strip().casefold() for name in names if isinstance(name, str) and name.strip()}
 
 
-def _is_administrative(document: Mapping[str, Any]) -> bool:
+def is_administrative(document: Mapping[str, Any]) -> bool:
     form = _text(document.get("form")).upper()
     return document.get("kind") in _ADMINISTRATIVE_KINDS or form in ADMINISTRATIVE_FORMS
 
@@ -168,7 +169,7 @@ def _judicial_verified(document: Mapping[str, Any]) -> bool:
     return (
         document.get("kind") in _JUDICIAL
         and document.get("signed_by_judge") is True
-        and not _is_administrative(document)
+        and not is_administrative(document)
         and len(_verifiers(document)) >= 2
     )
 
@@ -247,9 +248,7 @@ def _immigration_reasons(view: RequestView) -> list[Reason]:
             reason(ReasonCode.DENY_IMMIGRATION_PURPOSE, f"purpose {view.purpose} is refused")
         )
     forms = sorted(
-        _text(d.get("form")) or _text(d.get("kind"))
-        for d in view.documents
-        if _is_administrative(d)
+        _text(d.get("form")) or _text(d.get("kind")) for d in view.documents if is_administrative(d)
     )
     if forms:
         # Whoever attaches it and whatever the purpose: an administrative paper is never a basis for
@@ -476,7 +475,7 @@ def _agreement_reasons(
 
 
 def _document_ok(document: Mapping[str, Any], spec: PurposeSpec) -> bool:
-    if document.get("kind") not in spec.documents_any_of or _is_administrative(document):
+    if document.get("kind") not in spec.documents_any_of or is_administrative(document):
         return False
     if spec.documents_signed_by_judge and document.get("signed_by_judge") is not True:
         return False
