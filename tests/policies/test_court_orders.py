@@ -298,3 +298,18 @@ def test_a_verified_order_without_an_agreement_is_never_an_automatic_permit(
         assert decision.effect is Effect.DENY
     if decision.effect is Effect.REVIEW:
         assert ReasonCode.REVIEW_COURT_ORDER in _codes(decision)
+
+
+@pytest.mark.parametrize(
+    ("kind", "form", "code"),
+    [
+        ("court_order", "", ""),
+        ("i-203", "", "DENY_ADMINISTRATIVE_WARRANT"),
+        ("administrative_subpoena", "", "DENY_ADMINISTRATIVE_WARRANT"),
+        ("other", "i-247n", "DENY_ADMINISTRATIVE_WARRANT"),
+    ],
+)
+def test_document_refusal_for_intake(kind: str, form: str, code: str) -> None:
+    from policies.services import document_refusal
+
+    assert document_refusal(kind=kind, form=form) == code
