@@ -20,6 +20,11 @@ class GatewayErrorCode(StrEnum):
     REQUEST_SAME_APPROVER = "request_same_approver"
     REQUEST_NOT_CLERK = "request_not_clerk"
     REQUEST_WIDENED = "request_widened"
+    # Recipient registry and legal documents.
+    DOCUMENT_REJECTED = "document_rejected"
+    DOCUMENT_VERIFY_REFUSED = "document_verify_refused"
+    REGISTRY_INVALID = "registry_invalid"
+    REGISTRY_CHANGE_REFUSED = "registry_change_refused"
 
 
 class GatewayError(Exception):

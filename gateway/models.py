@@ -1,8 +1,16 @@
 """Models, split by sub-domain."""
 
 from gateway.audit.models import AuditEntry, ReleaseEffect
+from gateway.documents.models import DocumentVerification, LegalDocument
 from gateway.faces.models import *  # noqa: F403  (face gallery and match requests)
-from gateway.recipients.models import RecipientAccount, RecipientType
+from gateway.recipients.models import (
+    AgreementRecord,
+    ImmigrationCertification,
+    RecipientAccount,
+    RecipientOrganisation,
+    RecipientType,
+    RegistryChange,
+)
 from gateway.records.importing.models import ImportRejection, ImportRun, ImportStatus
 from gateway.records.models import (
     Booking,
@@ -19,21 +27,27 @@ from gateway.records.sensitivity import FieldSensitivity, SensitivityTag
 from gateway.requests.models import ReleaseRequest, RequestTransition
 
 __all__ = [
+    "AgreementRecord",
     "AuditEntry",
     "Booking",
     "Charge",
     "ChargeLevel",
     "CustodyStatus",
     "Disposition",
+    "DocumentVerification",
     "FieldSensitivity",
+    "ImmigrationCertification",
     "ImportRejection",
     "ImportRun",
     "ImportStatus",
+    "LegalDocument",
     "Mugshot",
     "Person",
     "Pose",
     "RecipientAccount",
+    "RecipientOrganisation",
     "RecipientType",
+    "RegistryChange",
     "ReleaseEffect",
     "ReleaseRequest",
     "RequestTransition",

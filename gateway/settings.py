@@ -234,6 +234,11 @@ MUGSHOT_MAX_PIXELS = int(env("MUGSHOT_MAX_PIXELS", str(40_000_000)))
 MUGSHOT_MIN_SIDE = int(env("MUGSHOT_MIN_SIDE", "48"))
 MUGSHOT_MAX_ASPECT = float(env("MUGSHOT_MAX_ASPECT", "3.0"))
 
+# Legal documents and signed agreements (gateway/documents): PDF or image, checked from the bytes.
+LEGAL_DOCUMENT_MAX_BYTES = int(env("LEGAL_DOCUMENT_MAX_BYTES", str(20 * 1024 * 1024)))
+LEGAL_DOCUMENT_MAX_PAGES = int(env("LEGAL_DOCUMENT_MAX_PAGES", "200"))
+LEGAL_DOCUMENT_MAX_PIXELS = int(env("LEGAL_DOCUMENT_MAX_PIXELS", "60000000"))
+
 # Deployment hardening: `manage.py check --deploy` is clean when DEBUG is off.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG

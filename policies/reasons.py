@@ -161,6 +161,12 @@ _TEXT: dict[ReasonCode, tuple[str, str, str]] = {
         "The agency on whose behalf the request is made would have had to be a registered "
         "recipient itself; a person must now review the request.",
     ),
+    ReasonCode.REVIEW_COURT_ORDER: (
+        "IM-01",
+        "rules.md IM-01 (a judicial warrant or court order is what unlocks disclosure)",
+        "Nothing the requester can add: a verified judicial warrant or court order goes to compliance "
+        "review, limited to the people and fields the order names, whatever the recipient's agreement.",
+    ),
     ReasonCode.PERMIT_AGREEMENT: (
         "CJ-07",
         "rules.md CJ-07, FR-09, FR-10",

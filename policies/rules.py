@@ -23,6 +23,8 @@ from policies.tags import FieldTags, tagged_out
 from policies.transforms import FieldRule, plan_get
 from policies.types import (
     ADMINISTRATIVE_FORMS,
+    CIVIL_IMMIGRATION_KINDS,
+    FIELD_KINDS,
     Decision,
     DocumentKind,
     Effect,
@@ -34,13 +36,29 @@ from policies.types import (
     RecipientType,
 )
 
-__all__ = ["RequestView", "evaluate", "record_exclusion", "request_view"]
+__all__ = [
+    "OrderScope",
+    "RequestView",
+    "evaluate",
+    "is_administrative",
+    "order_scope",
+    "record_exclusion",
+    "request_view",
+]
 
 _RECIPIENT_TYPES = frozenset(str(member) for member in RecipientType)
 _MODES = frozenset(str(member) for member in Mode)
 _JUDICIAL = frozenset({str(DocumentKind.JUDICIAL_WARRANT), str(DocumentKind.COURT_ORDER)})
 _ADMINISTRATIVE_KINDS = frozenset(
-    {str(DocumentKind.ADMINISTRATIVE_WARRANT), str(DocumentKind.DETAINER)}
+    {
+        str(DocumentKind.ADMINISTRATIVE_WARRANT),
+        str(DocumentKind.DETAINER),
+        str(DocumentKind.ADMINISTRATIVE_SUBPOENA),
+        *CIVIL_IMMIGRATION_KINDS,
+    }
+)
+_COURT_ORDER_LABEL = (
+    "COURT ORDER: compliance review, limited to the people and fields it names (IM-01)"
 )
 _NON_CONVICTION_TYPES = frozenset({str(RecipientType.VENDOR), str(RecipientType.PUBLIC)})
 
@@ -142,20 +160,59 @@ def _verifiers(document: Mapping[str, Any]) -> set[str]:
     return {name.strip().casefold() for name in names if isinstance(name, str) and name.strip()}
 
 
-def _is_administrative(document: Mapping[str, Any]) -> bool:
+def is_administrative(document: Mapping[str, Any]) -> bool:
     form = _text(document.get("form")).upper()
     return document.get("kind") in _ADMINISTRATIVE_KINDS or form in ADMINISTRATIVE_FORMS
 
 
-def has_judicial_authority(documents: Sequence[Mapping[str, Any]]) -> bool:
-    """IM-01: a judicial warrant or court order, signed by a judge, verified by two different people."""
-    return any(
+def _judicial_verified(document: Mapping[str, Any]) -> bool:
+    return (
         document.get("kind") in _JUDICIAL
         and document.get("signed_by_judge") is True
-        and not _is_administrative(document)
+        and not is_administrative(document)
         and len(_verifiers(document)) >= 2
-        for document in documents
     )
+
+
+def has_judicial_authority(documents: Sequence[Mapping[str, Any]]) -> bool:
+    """IM-01: a judicial warrant or court order, signed by a judge, verified by two different people."""
+    return any(_judicial_verified(document) for document in documents)
+
+
+class OrderScope(NamedTuple):
+    """The bookings and fields the verified orders name; ``None`` where no order narrows."""
+
+    bookings: frozenset[str] | None
+    fields: frozenset[str] | None
+
+
+def _named(document: Mapping[str, Any], key: str) -> frozenset[str] | None:
+    """An order's list of names; present but not a list of names means it names nothing (fail closed)."""
+    value = document.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        return frozenset()
+    return frozenset(v.strip() for v in value if isinstance(v, str) and v.strip())
+
+
+def order_scope(documents: Sequence[Mapping[str, Any]]) -> OrderScope:
+    """What the verified judicial orders limit the release to (``names_bookings``, ``names_fields``).
+
+    Only a verified order narrows (an unverified one counts for nothing, IM-01); several orders cover
+    together what each names. An order that names nothing on a side leaves that side to the agreement.
+    """
+    orders = [document for document in documents if _judicial_verified(document)]
+    sides = []
+    for key in ("names_bookings", "names_fields"):
+        named = [n for n in (_named(order, key) for order in orders) if n is not None]
+        sides.append(frozenset().union(*named) if named else None)
+    return OrderScope(bookings=sides[0], fields=sides[1])
+
+
+def _covered(path: str, names: frozenset[str]) -> bool:
+    """A field path is named by itself or by its root (``person`` names ``person.last_name``)."""
+    return path in names or path.split(".")[0] in names
 
 
 def _proxy_reasons(view: RequestView) -> list[Reason]:
@@ -190,20 +247,20 @@ def _immigration_reasons(view: RequestView) -> list[Reason]:
         reasons.append(
             reason(ReasonCode.DENY_IMMIGRATION_PURPOSE, f"purpose {view.purpose} is refused")
         )
-    if not immigration_involved(view):
-        return reasons
     forms = sorted(
-        _text(d.get("form")) or _text(d.get("kind"))
-        for d in view.documents
-        if _is_administrative(d)
+        _text(d.get("form")) or _text(d.get("kind")) for d in view.documents if is_administrative(d)
     )
     if forms:
+        # Whoever attaches it and whatever the purpose: an administrative paper is never a basis for
+        # release, and a request that leans on one is refused with the paper named (IM-01 to IM-04).
         reasons.append(
             reason(
                 ReasonCode.DENY_ADMINISTRATIVE_WARRANT,
-                f"administrative immigration papers are refused as such: {', '.join(forms)}",
+                f"administrative papers are refused as a basis for release: {', '.join(forms)}",
             )
         )
+    if not immigration_involved(view):
+        return reasons
     if not has_judicial_authority(view.documents):
         reasons.append(
             reason(
@@ -218,6 +275,7 @@ def _immigration_reasons(view: RequestView) -> list[Reason]:
 def _immigration_paper(document: Mapping[str, Any]) -> bool:
     return (
         document.get("kind") == DocumentKind.DETAINER
+        or document.get("kind") in CIVIL_IMMIGRATION_KINDS
         or _text(document.get("form")).upper() in ADMINISTRATIVE_FORMS
     )
 
@@ -417,7 +475,7 @@ def _agreement_reasons(
 
 
 def _document_ok(document: Mapping[str, Any], spec: PurposeSpec) -> bool:
-    if document.get("kind") not in spec.documents_any_of or _is_administrative(document):
+    if document.get("kind") not in spec.documents_any_of or is_administrative(document):
         return False
     if spec.documents_signed_by_judge and document.get("signed_by_judge") is not True:
         return False
@@ -587,6 +645,8 @@ def _agreement_and_basis_reasons(
 ) -> list[Reason]:
     """Default deny without an agreement; otherwise its terms and the purpose's legal basis."""
     if found is None:
+        if has_judicial_authority(view.documents):
+            return []  # IM-01: the court-order path; ``evaluate`` sends it to compliance review
         message = (
             f"no agreement with {view.recipient_type} {view.recipient_name!r} covers "
             f"purpose {view.purpose!r}"
@@ -649,13 +709,18 @@ def evaluate(
         item is not None and item.include_non_conviction
     )
     eligible, excluded = _exclusions(view, now=now, exclude_non_conviction=exclude_nc)
+    scope = order_scope(view.documents)
+    eligible = _named_bookings(eligible, excluded, scope)
     reasons += _agreement_and_basis_reasons(
         view, found, policy_set, tags_known=field_tags is not None, record_count=len(eligible)
     )
-    if found is None or any(r.effect is Effect.DENY for r in reasons):
+    if any(r.effect is Effect.DENY for r in reasons):
         return _deny(reasons, policy_set, excluded, flags)
+    if found is None:
+        # Reached only with a verified judicial order (otherwise DENY_NO_AGREEMENT stands above).
+        return _court_order_review(view, scope, excluded, policy_set, reviews)
     agreement, item = found
-    rules = _effective_rules(view, agreement, item, policy_set, field_tags)
+    rules = _narrowed(_effective_rules(view, agreement, item, policy_set, field_tags), scope)
     if not rules.rules:
         return _deny([_no_fields(agreement)], policy_set, excluded, flags)
     if reviews and not (reviewed_by or "").strip():
@@ -669,6 +734,68 @@ def evaluate(
             flags=flags,
         )
     return _permit(view, agreement, item, rules, eligible, excluded, policy_set, keys, reviews)
+
+
+def _named_bookings(
+    eligible: list[Mapping[str, Any]], excluded: dict[str, int], scope: OrderScope
+) -> list[Mapping[str, Any]]:
+    """Only the bookings a verified order names (if it names any); the rest counted, for staff only."""
+    if scope.bookings is None:
+        return eligible
+    kept = [r for r in eligible if str(r.get("booking_number") or "").strip() in scope.bookings]
+    if len(kept) < len(eligible):
+        excluded["not_named_by_order"] = len(eligible) - len(kept)
+    return kept
+
+
+def _narrowed(selection: _Selection, scope: OrderScope) -> _Selection:
+    """The allow-list cut down to the fields a verified order names; an order never adds a field."""
+    if scope.fields is None:
+        return selection
+    named = scope.fields
+    rules = tuple(rule for rule in selection.rules if _covered(rule.path, named))
+    fields = {path: op for path, op in selection.fields.items() if _covered(path, named)}
+    return _Selection(rules, fields, selection.key + "\x00order:" + ",".join(sorted(named)))
+
+
+def _court_order_review(
+    view: RequestView,
+    scope: OrderScope,
+    excluded: dict[str, int],
+    policy_set: PolicySet,
+    reviews: list[Reason],
+) -> Decision:
+    """IM-01: a verified judicial warrant or court order, and no agreement: never denied for want of
+    one, whatever the recipient's type, and never an automatic permit either. Compliance reviews it,
+    limited to the fields the order names (minus IM-05's fields for an immigration-origin request)."""
+    named = scope.fields if scope.fields is not None else frozenset()
+    asked = frozenset(view.fields) if view.fields is not None else named
+    sensitive = policy_set.sensitive_fields if immigration_involved(view) else frozenset()
+    fields = {
+        path: str(Op.KEEP)
+        for path in FIELD_KINDS
+        if _covered(path, named) and _covered(path, asked) and path not in sensitive
+    }
+    bookings = "the bookings asked for" if scope.bookings is None else "the bookings it names"
+    court = reason(
+        ReasonCode.REVIEW_COURT_ORDER,
+        f"a verified judicial order and no agreement with {view.recipient_type} "
+        f"{view.recipient_name!r} for {view.purpose!r}: compliance review of {bookings}, "
+        f"{len(fields)} field(s) named",
+        flags=("court_order",),
+    )
+    flags = tuple(dict.fromkeys(flag for r in (*reviews, court) for flag in r.flags))
+    return Decision(
+        effect=Effect.REVIEW,
+        reasons=(*reviews, court),
+        obligations=Obligations(
+            fields=fields, human_review_required=True, labels=(_COURT_ORDER_LABEL,)
+        ),
+        excluded=excluded,
+        released=(),
+        policy_version=policy_set.version,
+        flags=flags,
+    )
 
 
 def _no_fields(agreement: Agreement) -> Reason:

@@ -22,7 +22,7 @@ from policies.loader import TEST_SUFFIXES, policy_files, policy_set_load
 from policies.model import PolicySet
 from policies.reasons import reason
 from policies.records import ADULT_AGE, record_exclusion
-from policies.rules import evaluate
+from policies.rules import evaluate, is_administrative
 from policies.transforms import token_decrypt
 from policies.types import Decision, Effect, Obligations, ReasonCode
 
@@ -31,6 +31,7 @@ __all__ = [
     "KeyStore",
     "PolicyTestResult",
     "decide",
+    "document_refusal",
     "key_file_create",
     "key_file_rotate",
     "key_store_get",
@@ -277,3 +278,14 @@ def policy_tests_run(*, dirs: Sequence[Path]) -> list[PolicyTestResult]:
             if path.name.endswith(TEST_SUFFIXES):
                 results += _run_file(path, policy_set, keys)
     return results
+
+
+def document_refusal(*, kind: str, form: str = "") -> str:
+    """The reason code a document kind (or form) is refused with as a basis for release, or "".
+
+    For intake: an administrative paper (I-200 ... I-247N, detainer, administrative warrant or
+    subpoena) is marked refused the moment it is filed, with the code the engine will give (IM-01).
+    """
+    if is_administrative({"kind": kind, "form": form}):
+        return str(ReasonCode.DENY_ADMINISTRATIVE_WARRANT)
+    return ""

@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "ADMINISTRATIVE_FORMS",
     "CHARGE_FIELDS",
+    "CIVIL_IMMIGRATION_KINDS",
     "FIELD_KINDS",
     "NON_OVERRIDABLE",
     "PERSON_FIELDS",
@@ -69,6 +70,17 @@ class DocumentKind(StrEnum):
     SUBPOENA = "subpoena"
     ADMINISTRATIVE_WARRANT = "administrative_warrant"
     DETAINER = "detainer"
+    # Issued by an agency, not a court (ICE's I-138 and the like): never a basis for release (IM-01).
+    ADMINISTRATIVE_SUBPOENA = "administrative_subpoena"
+    # Each civil immigration form as a kind of its own, so intake classifies a paper in one field; the
+    # engine treats each exactly as the same name in ``form`` (IM-01: issued by immigration officers).
+    I_200 = "i-200"
+    I_203 = "i-203"
+    I_205 = "i-205"
+    I_286 = "i-286"
+    I_247A = "i-247a"
+    I_247D = "i-247d"
+    I_247N = "i-247n"
     OTHER = "other"
 
 
@@ -132,6 +144,7 @@ class ReasonCode(StrEnum):
     DENY_NO_FIELDS_RELEASABLE = "DENY_NO_FIELDS_RELEASABLE"
     REVIEW_IMMIGRATION_KEYWORD = "REVIEW_IMMIGRATION_KEYWORD"
     REVIEW_PROXY_UNREGISTERED = "REVIEW_PROXY_UNREGISTERED"
+    REVIEW_COURT_ORDER = "REVIEW_COURT_ORDER"
 
 
 # Flag on a reason (and on its decision) that no reviewer, appeal or override may turn into a permit:
@@ -152,6 +165,11 @@ ADMINISTRATIVE_FORMS: frozenset[str] = frozenset(
         "NCIC_IVF",
         "NCIC IVF",
     }
+)
+
+# The civil immigration forms that are document kinds of their own (DocumentKind.I_200 ...).
+CIVIL_IMMIGRATION_KINDS: frozenset[str] = frozenset(
+    str(kind) for kind in DocumentKind if kind.value.upper() in ADMINISTRATIVE_FORMS
 )
 
 # The exported booking record shape; a release keeps these names for the fields it keeps.

@@ -40,6 +40,16 @@ class AuditAction(models.TextChoices):
     SIGN_IN = "sign_in", "Sign-in"
     SIGN_IN_FAILED = "sign_in_failed", "Failed sign-in"
     SIGN_OUT = "sign_out", "Sign-out"
+    ORGANISATION_CREATE = "organisation_create", "Recipient organisation registered"
+    ORGANISATION_ACCOUNT_LINK = "organisation_account_link", "Account linked to an organisation"
+    ORGANISATION_SUSPEND = "organisation_suspend", "Recipient organisation suspended"
+    AGREEMENT_RECORD_PROPOSE = "agreement_record_propose", "Signed agreement proposed"
+    REINSTATE_PROPOSE = "reinstate_propose", "Reinstatement proposed"
+    CERTIFICATION_ADD = "certification_add", "No-immigration-use certification recorded"
+    REGISTRY_CHANGE_APPROVE = "registry_change_approve", "Registry change approved"
+    REGISTRY_CHANGE_REFUSE = "registry_change_refuse", "Registry change refused"
+    DOCUMENT_UPLOAD = "document_upload", "Legal document uploaded"
+    DOCUMENT_VERIFY = "document_verify", "Legal document verified"
 
 
 def public_id_new() -> str:

@@ -1,27 +1,173 @@
-"""Reads of the recipient registry."""
+"""Reads of the recipient registry: who a party is, and whether it may be served today.
+
+The compatible rule (issue 9): the registry's organisations, agreements and certifications only ever
+take access away. A party with an organisation record is served only while it is not suspended, its
+IM-03 certification is current and every agreement it signed is current (an agreement not renewed
+suspends it until it is). A party known only by a ``RecipientAccount`` (no organisation record yet)
+stands as before: registered, active, and decided by the policy alone. Nobody at all is
+``not_registered``; whether such a party may ask is for the caller (the API takes the recipient from
+the signed-in account), and the release path then decides it by policy as it always has.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
 from typing import Any
 
-from gateway.recipients.models import RecipientAccount
+from django.db.models import Q
+from django.utils import timezone
 
-__all__ = ["recipient_registered"]
+from gateway.recipients.models import RecipientAccount, RecipientOrganisation
+from gateway.recipients.roles import Role
+
+__all__ = [
+    "Standing",
+    "StandingReason",
+    "organisations_for_party",
+    "recipient_registered",
+    "recipient_standing",
+    "staff_member",
+]
+
+
+class StandingReason(StrEnum):
+    """Stable codes; the suspending ones are what staff see in the audit entry's ``error_code``."""
+
+    ACTIVE = "active"
+    ACCOUNT_ONLY = "account_only"  # known by an account alone: as before the registry existed
+    NOT_REGISTERED = "not_registered"
+    SUSPENDED = "suspended"
+    AGREEMENT_EXPIRED = "agreement_expired"
+    AGREEMENT_NOT_STARTED = "agreement_not_started"
+    CERTIFICATION_MISSING = "certification_missing"
+    CERTIFICATION_EXPIRED = "certification_expired"
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Whether a party may be served today, and if not, why (one code)."""
+
+    active: bool
+    reason: StandingReason
+    registered: bool
+    organisation_id: int | None = None
+
+    @property
+    def suspended(self) -> bool:
+        """Registered but stopped: the release path denies without asking the policy."""
+        return self.registered and not self.active
+
+
+def _party(party: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (
+        str(party.get("type") or "").strip(),
+        str(party.get("name") or "").strip(),
+        str(party.get("ori") or "").strip(),
+    )
+
+
+def _identity(kind: str, name: str, ori: str) -> Q:
+    """Same type, and the same ORI or the same name (case-insensitive); an empty one matches nothing.
+
+    Generous on purpose: every organisation a party might be must be in good standing.
+    """
+    same = Q(pk__in=[])
+    if ori:
+        same |= Q(ori__iexact=ori)
+    if name:
+        same |= Q(name__iexact=name)
+    return Q(recipient_type=kind) & same
+
+
+def organisations_for_party(*, party: Mapping[str, Any]) -> list[RecipientOrganisation]:
+    """The organisations a party is: by its identity, or through an active account linked to one."""
+    kind, name, ori = _party(party)
+    if not kind or not (name or ori):
+        return []
+    linked = RecipientAccount.objects.filter(
+        _identity(kind, name, ori), active=True, organisation__isnull=False
+    ).values("organisation_id")
+    return list(
+        RecipientOrganisation.objects.filter(_identity(kind, name, ori) | Q(pk__in=linked))
+        .prefetch_related("agreements", "certifications")
+        .order_by("id")
+    )
+
+
+def _organisation_reason(organisation: RecipientOrganisation, today: date) -> StandingReason:
+    if organisation.suspended:
+        return StandingReason.SUSPENDED
+    certifications = list(organisation.certifications.all())
+    if not certifications:
+        return StandingReason.CERTIFICATION_MISSING
+    if not any(c.signed_on <= today <= c.valid_until for c in certifications):
+        return StandingReason.CERTIFICATION_EXPIRED
+    by_agreement: dict[str, list[Any]] = {}
+    for record in organisation.agreements.all():
+        by_agreement.setdefault(record.agreement_id, []).append(record)
+    for records in by_agreement.values():
+        if any(r.starts_on <= today <= r.ends_on for r in records):
+            continue
+        if all(r.ends_on < today for r in records):
+            return StandingReason.AGREEMENT_EXPIRED
+        return StandingReason.AGREEMENT_NOT_STARTED
+    return StandingReason.ACTIVE
+
+
+def recipient_standing(*, party: Mapping[str, Any], today: date | None = None) -> Standing:
+    """The party's standing today (see the module docstring for the rule).
+
+    Several organisations matching one party (the same name twice) must all be in good standing:
+    the first that is not decides, so a doubtful match fails closed.
+    """
+    today = today or timezone.localdate()
+    organisations = organisations_for_party(party=party) if isinstance(party, Mapping) else []
+    for organisation in organisations:
+        why = _organisation_reason(organisation, today)
+        if why is not StandingReason.ACTIVE:
+            return Standing(
+                active=False, reason=why, registered=True, organisation_id=organisation.pk
+            )
+    if organisations:
+        return Standing(
+            active=True,
+            reason=StandingReason.ACTIVE,
+            registered=True,
+            organisation_id=organisations[0].pk,
+        )
+    if isinstance(party, Mapping) and _account_active(party):
+        return Standing(active=True, reason=StandingReason.ACCOUNT_ONLY, registered=True)
+    return Standing(active=False, reason=StandingReason.NOT_REGISTERED, registered=False)
+
+
+def _account_active(party: Mapping[str, Any]) -> bool:
+    kind, name, ori = _party(party)
+    if not kind or not (name or ori):
+        return False
+    same = Q(pk__in=[])
+    if ori:
+        same |= Q(ori__iexact=ori)
+    if name:
+        same |= Q(name__iexact=name)
+    return RecipientAccount.objects.filter(same, recipient_type=kind, active=True).exists()
 
 
 def recipient_registered(*, party: Mapping[str, Any]) -> bool:
-    """Whether ``party`` (type, name, ORI) is a registered recipient with an active account.
+    """Whether ``party`` (type, name, ORI) is a registered recipient in good standing.
 
-    An ORI, when both sides have one, must match; otherwise type and name must (case-insensitive).
-    Used for proxies and for reveals, where the gateway must know, not trust, who a party is.
+    An organisation record in good standing, or (as before the registry) an active account. Used for
+    proxies and for reveals, where the gateway must know, not trust, who a party is; a suspended
+    organisation is not registered for either.
     """
-    kind = str(party.get("type") or "").strip()
-    name = str(party.get("name") or "").strip()
-    ori = str(party.get("ori") or "").strip()
-    if not kind or not (name or ori):
+    return recipient_standing(party=party).active
+
+
+def staff_member(*, user: Any) -> bool:
+    """Signed-in county staff (a clerk or compliance officer) who may keep the registry."""
+    if user is None or not getattr(user, "is_authenticated", False):
         return False
-    active = RecipientAccount.objects.filter(recipient_type=kind, active=True)
-    if ori and active.filter(ori__iexact=ori).exists():
-        return True
-    return bool(name) and active.filter(name__iexact=name).exists()
+    roles = {str(Role.CLERK), str(Role.COMPLIANCE)}
+    return bool(user.groups.filter(name__in=roles).exists())

@@ -25,7 +25,7 @@ from django.db import transaction
 from gateway.audit.models import AuditAction, AuditEntry, ReleaseEffect
 from gateway.audit.services import audit_event_record, subject_ref
 from gateway.exceptions import GatewayError, GatewayErrorCode
-from gateway.recipients.selectors import recipient_registered
+from gateway.recipients.selectors import recipient_registered, recipient_standing
 from gateway.records.selectors import field_tags_get
 from gateway.releases.selectors import booking_export
 from policies.exceptions import KeyStoreError, TokenRevealError
@@ -116,6 +116,15 @@ def _decide(
         proxy_registered=_proxy_registered(request),
     )
     return decision, records
+
+
+def _suspension(request: Mapping[str, Any]) -> str:
+    """The standing code that suspends the request's recipient, or "" (see recipients.selectors)."""
+    recipient = request.get("recipient") if isinstance(request, Mapping) else None
+    if not isinstance(recipient, Mapping):
+        return ""  # malformed: the policy denies it, with its own reason
+    standing = recipient_standing(party=recipient)
+    return str(standing.reason) if standing.suspended else ""
 
 
 def _reviewer(requested_by: str, reviewed_by: str | None) -> str | None:
@@ -213,8 +222,12 @@ def release_records(
     try:
         if len(numbers) > MAX_BOOKINGS_PER_RELEASE:
             raise ValueError(f"more than {MAX_BOOKINGS_PER_RELEASE} bookings in one release")
-        with transaction.atomic():
-            decision, records = _decide(request, numbers, reviewer)
+        # The registry's pre-check: a suspended recipient (expired agreement or IM-03 certification,
+        # or stopped by staff) is denied unasked, its reason for staff only (CJ-09).
+        error_code = _suspension(request)
+        if not error_code:
+            with transaction.atomic():
+                decision, records = _decide(request, numbers, reviewer)
     # Fail closed: the release path must answer (and audit) a deny rather than crash or leak.
     except Exception as exc:
         logger.exception("release failed; denying")

@@ -1,0 +1,1 @@
+"""Legal documents: warrants, court orders, subpoenas, immigration papers and signed agreements."""
