@@ -2,7 +2,12 @@
 
 from gateway.audit.models import AuditEntry, ReleaseEffect
 from gateway.faces.models import *  # noqa: F403  (face gallery and match requests)
-from gateway.recipients.models import RecipientAccount, RecipientType
+from gateway.recipients.models import (
+    QualificationKind,
+    RecipientAccount,
+    RecipientType,
+    StaffQualification,
+)
 from gateway.records.importing.models import ImportRejection, ImportRun, ImportStatus
 from gateway.records.models import (
     Booking,
@@ -31,9 +36,11 @@ __all__ = [
     "Mugshot",
     "Person",
     "Pose",
+    "QualificationKind",
     "RecipientAccount",
     "RecipientType",
     "ReleaseEffect",
     "SensitivityTag",
     "Sex",
+    "StaffQualification",
 ]

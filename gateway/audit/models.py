@@ -36,6 +36,8 @@ class AuditAction(models.TextChoices):
     SIGN_IN = "sign_in", "Sign-in"
     SIGN_IN_FAILED = "sign_in_failed", "Failed sign-in"
     SIGN_OUT = "sign_out", "Sign-out"
+    MFA_ENROLLED = "mfa_enrolled", "Second factor enrolled"
+    ACCOUNT_LOCKED = "account_locked", "Account locked after failed sign-ins"
 
 
 def public_id_new() -> str:
