@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.authentication import BasicScheme
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication
 
 from gateway.api.codes import ApiErrorCode
 
-__all__ = ["AccountLockedError", "LockoutAwareBasicAuthentication"]
+__all__ = ["AccountLockedError", "LockoutAwareBasicAuthentication", "LockoutAwareBasicScheme"]
 
 
 class AccountLockedError(exceptions.APIException):
@@ -36,3 +37,9 @@ class LockoutAwareBasicAuthentication(BasicAuthentication):
             if request is not None and getattr(request, "axes_locked_out", False):
                 raise AccountLockedError() from None
             raise
+
+
+class LockoutAwareBasicScheme(BasicScheme):  # type: ignore[no-untyped-call]
+    """The OpenAPI schema describes it as the plain HTTP Basic scheme it is."""
+
+    target_class = "gateway.api.authentication.LockoutAwareBasicAuthentication"

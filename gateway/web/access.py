@@ -31,7 +31,7 @@ def staff_required(view: View) -> View:
             return redirect_to_login(request.get_full_path())
         if not user_is_staff(user=user):
             raise PermissionDenied("not a staff account")
-        if not user.is_verified():  # type: ignore[union-attr]
+        if not user.is_verified():  # type: ignore[attr-defined]
             if not user_has_authenticator(user=user):
                 return redirect("enrol")
             return redirect_to_login(request.get_full_path())

@@ -22,7 +22,7 @@ class StaffAdminSite(OTPAdminSite):
     site_header = "Custodian administration"
     site_title = "Custodian administration"
 
-    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:  # type: ignore[override]
+    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         target = request.GET.get("next") or reverse("admin:index", current_app=self.name)
         if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
             target = reverse("admin:index", current_app=self.name)

@@ -8,6 +8,7 @@ import hmac
 import struct
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.test import Client
@@ -43,7 +44,7 @@ class Staff:
     def username(self) -> str:
         return self.user.get_username()
 
-    def sign_in(self, client: Client, *, code: str | None = None) -> object:
+    def sign_in(self, client: Client, *, code: str | None = None) -> Any:
         return client.post(
             "/login/",
             {
