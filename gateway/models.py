@@ -6,10 +6,12 @@ from gateway.faces.models import *  # noqa: F403  (face gallery and match reques
 from gateway.recipients.models import (
     AgreementRecord,
     ImmigrationCertification,
+    QualificationKind,
     RecipientAccount,
     RecipientOrganisation,
     RecipientType,
     RegistryChange,
+    StaffQualification,
 )
 from gateway.records.importing.models import ImportRejection, ImportRun, ImportStatus
 from gateway.records.models import (
@@ -44,6 +46,7 @@ __all__ = [
     "Mugshot",
     "Person",
     "Pose",
+    "QualificationKind",
     "RecipientAccount",
     "RecipientOrganisation",
     "RecipientType",
@@ -53,4 +56,5 @@ __all__ = [
     "RequestTransition",
     "SensitivityTag",
     "Sex",
+    "StaffQualification",
 ]

@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import secrets
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -79,6 +81,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
     "gateway",
     "policies",
     "matching",
@@ -88,6 +93,8 @@ MIDDLEWARE = [
     "gateway.web.middleware.RequestIdMiddleware",
     "gateway.api.middleware.ApiErrorMiddleware",  # JSON errors under /api/, whoever answered
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # every asset served by the gateway itself, no CDN
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -95,6 +102,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its answer (gateway.web.lockout)
 ]
 
 ROOT_URLCONF = "gateway.urls"
@@ -110,6 +118,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "gateway.web.context.staff_navigation",
             ],
         },
     },
@@ -138,6 +147,27 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# The lockout backend first: it refuses a locked username+IP before a password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "gateway.recipients.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout (django-axes) on the login page and on API Basic-auth passwords, keyed on username and IP
+# together, so one address guessing cannot lock a colleague out from everywhere (rules.md CJ-04).
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(env("AXES_COOLOFF_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "gateway.web.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# Idle timeout: a staff session ends after this long without a request (saved on every request).
+SESSION_COOKIE_AGE = int(env("SESSION_IDLE_SECONDS", "1800"))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# A TOTP code is good once (django-otp keeps the last step used); the issuer names the county's gateway.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Custodian")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", "America/Chicago")
@@ -146,13 +176,22 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = (
+    DEBUG  # development serves straight from static/; production from collectstatic
+)
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media-not-served/"  # mugshots are never served directly; they leave only through the release path
 STORAGES = {
     "default": {
         "BACKEND": env("MEDIA_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Hashed, compressed names outside DEBUG (after `collectstatic`), served by WhiteNoise.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 
 # Redis: Celery broker, cache and rate limits. Without it, tasks run eagerly and the cache is in memory.
@@ -180,7 +219,7 @@ REST_FRAMEWORK = {
     # Basic first: DRF takes the challenge from the first class, so missing or wrong credentials are a
     # 401 with WWW-Authenticate (Session has no challenge, which made them a 403). Session still works.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.BasicAuthentication",
+        "gateway.api.authentication.LockoutAwareBasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Bad or too deeply nested JSON is a 400 `malformed_json` (DRF's parser recursed into a 500).
@@ -250,6 +289,24 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+# No inline script or style anywhere (not even 'unsafe-inline'): every page loads its CSS and JS from
+# /static/, so an injected <script> or style attribute does nothing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

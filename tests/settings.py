@@ -23,6 +23,10 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 _TEST_VAR = Path(os.environ.get("CUSTODIAN_TEST_VAR", tempfile.mkdtemp(prefix="custodian-test-")))
 MEDIA_ROOT = _TEST_VAR / "media"
+STATIC_ROOT = (
+    _TEST_VAR / "static"
+)  # WhiteNoise warns about a missing STATIC_ROOT; serve through finders
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 POLICY_KEYS_FILE = _TEST_VAR / "keys.json"
 SECURE_SSL_REDIRECT = False
 FACE_MODEL_DIR = _TEST_VAR / "models"

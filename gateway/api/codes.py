@@ -17,6 +17,9 @@ class ApiErrorCode(StrEnum):
         "malformed_json"  # the body is not JSON, or nests deeper than the parser allows
     )
     NOT_AUTHENTICATED = "not_authenticated"
+    ACCOUNT_LOCKED = (
+        "account_locked"  # 429: too many failed passwords for this username from this IP
+    )
     PERMISSION_DENIED = "permission_denied"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"

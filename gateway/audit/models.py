@@ -50,6 +50,8 @@ class AuditAction(models.TextChoices):
     REGISTRY_CHANGE_REFUSE = "registry_change_refuse", "Registry change refused"
     DOCUMENT_UPLOAD = "document_upload", "Legal document uploaded"
     DOCUMENT_VERIFY = "document_verify", "Legal document verified"
+    MFA_ENROLLED = "mfa_enrolled", "Second factor enrolled"
+    ACCOUNT_LOCKED = "account_locked", "Account locked after failed sign-ins"
 
 
 def public_id_new() -> str:

@@ -1,4 +1,4 @@
-"""Sign-ins, failed sign-ins and sign-outs reach the one audit writer (CJIS 5.4.1.1: logon events).
+"""Sign-ins, failed sign-ins, lockouts and sign-outs reach the one audit writer (CJIS 5.4.1.1: logon events).
 
 Django announces these as signals; the receivers only translate them into ``audit_event_record`` calls.
 A failed sign-in records a keyed hash of the username typed, never the text: people type passwords into
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -50,6 +51,19 @@ def _sign_in_failed(
     typed = str(credentials.get("username") or "")
     audit_event_record(
         action=AuditAction.SIGN_IN_FAILED,
+        actor="anonymous",
+        outcome=ReleaseEffect.DENY,
+        subject_refs=[subject_ref(kind="username", value=typed)] if typed else [],
+        detail={"channel": _channel(request)},
+    )
+
+
+@receiver(user_locked_out, dispatch_uid="custodian-audit-account-locked")
+def _locked_out(sender: Any, request: Any = None, username: Any = None, **kwargs: Any) -> None:
+    """django-axes locked a username+IP (CJ-04): who, as a keyed hash, never the text typed."""
+    typed = str(username or "")
+    audit_event_record(
+        action=AuditAction.ACCOUNT_LOCKED,
         actor="anonymous",
         outcome=ReleaseEffect.DENY,
         subject_refs=[subject_ref(kind="username", value=typed)] if typed else [],

@@ -10,11 +10,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from django.utils import timezone
-
 from gateway.exceptions import NotFoundError
-from gateway.faces.models import ExaminerTraining, MatchRequest
+from gateway.faces.models import MatchRequest
 from gateway.recipients.roles import Role
+from gateway.recipients.selectors import staff_role_current, user_holds_role
 
 __all__ = ["MatchAccess", "access_match_request_by_id", "examiner_is_current", "user_has_role"]
 
@@ -28,19 +27,13 @@ class MatchAccess(StrEnum):
 
 
 def user_has_role(*, user: Any, role: Role) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return bool(user.groups.filter(name=str(role)).exists())
+    """Group membership only, to tell "not an examiner" from "training lapsed" in an error code."""
+    return user_holds_role(user=user, role=role)
 
 
 def examiner_is_current(*, user: Any) -> bool:
-    """FR-02, FR-09: an examiner whose training record covers today."""
-    if not user_has_role(user=user, role=Role.EXAMINER):
-        return False
-    today = timezone.localdate()
-    return ExaminerTraining.objects.filter(
-        examiner=user, completed_on__lte=today, valid_until__gte=today
-    ).exists()
+    """FR-02, FR-09, CJ-06: an examiner whose training and background check cover today."""
+    return staff_role_current(user=user, role=Role.EXAMINER)
 
 
 def _may(*, user: Any, match: MatchRequest, reason: MatchAccess) -> bool:
@@ -50,7 +43,7 @@ def _may(*, user: Any, match: MatchRequest, reason: MatchAccess) -> bool:
         if match.requester_id == user.pk:
             return False  # nobody examines their own search
         return examiner_is_current(user=user)
-    return user_has_role(user=user, role=Role.COMPLIANCE)
+    return staff_role_current(user=user, role=Role.COMPLIANCE)
 
 
 def access_match_request_by_id(

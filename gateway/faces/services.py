@@ -59,7 +59,7 @@ from gateway.faces.models import (
     ReviewDecision,
 )
 from gateway.recipients.roles import Role
-from gateway.recipients.selectors import recipient_registered
+from gateway.recipients.selectors import recipient_registered, staff_role_current
 from gateway.records.models import Person
 from gateway.releases.services import Release, ReleaseStatus, release_records
 from matching.exceptions import MatchingError
@@ -637,7 +637,7 @@ def match_discovery_bundle(*, user: User, case_number: str) -> dict[str, Any]:
     case with no search, get the same ``NotFoundError``.
     """
     requests = MatchRequest.objects.filter(case_number=case_number).order_by("created_at", "pk")
-    if not user_has_role(user=user, role=Role.COMPLIANCE) or not requests.exists():
+    if not staff_role_current(user=user, role=Role.COMPLIANCE) or not requests.exists():
         _audit_refused_read(user=user, action=AuditAction.FACE_DISCOVERY, ref="case")
         raise NotFoundError("no such case")
     searches = []

@@ -15,12 +15,14 @@ __all__ = [
     "RECIPIENT_TYPE_LABELS",
     "AgreementRecord",
     "ImmigrationCertification",
+    "QualificationKind",
     "RecipientAccount",
     "RecipientOrganisation",
     "RecipientType",
     "RegistryChange",
     "RegistryChangeKind",
     "RegistryChangeState",
+    "StaffQualification",
 ]
 
 # Labels for the policy engine's recipient types (policies.types.RecipientType is the one list).
@@ -206,3 +208,47 @@ class RegistryChange(models.Model):
 
     def __str__(self) -> str:
         return f"registry change #{self.pk}"
+
+
+class QualificationKind(models.TextChoices):
+    """What CJ-06 asks of everyone who can reach criminal justice information."""
+
+    TRAINING = "training", "Training for the role"
+    BACKGROUND_CHECK = "background_check", "Background check"
+
+
+class StaffQualification(models.Model):
+    """A staff member's training or background check, valid between two dates (rules.md CJ-06).
+
+    A training record belongs to one role (the clerk's course does not qualify an examiner). A background
+    check may name a role or leave it blank: blank means it covers every role its holder has.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_qualifications"
+    )
+    role = models.CharField(max_length=30, blank=True)
+    kind = models.CharField(max_length=30, choices=QualificationKind.choices)
+    description = models.CharField(max_length=200, blank=True)
+    completed_on = models.DateField()
+    valid_until = models.DateField()
+    recorded_by = models.CharField(
+        max_length=150, blank=True
+    )  # text: survives the recorder's deletion
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gte=models.F("completed_on")),
+                name="staff_qualification_valid_after_completed",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="training") | ~models.Q(role=""),
+                name="staff_qualification_training_names_a_role",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "valid_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.role or 'any role'} for {self.user_id} until {self.valid_until}"

@@ -11,8 +11,8 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 
 from gateway.exceptions import NotFoundError
-from gateway.faces.access import user_has_role
 from gateway.recipients.roles import Role
+from gateway.recipients.selectors import staff_role_current
 from gateway.requests.models import ReleaseRequest
 
 __all__ = ["access_request_for_recipient", "access_request_for_staff", "user_is_clerk"]
@@ -21,14 +21,12 @@ _MISSING = "no such request"
 
 
 def user_is_clerk(*, user: Any) -> bool:
-    """A staff member in the clerk group: the only people who approve or deny (FR-09)."""
-    return bool(getattr(user, "is_staff", False)) and user_has_role(user=user, role=Role.CLERK)
+    """A clerk whose role is current (CJ-06): the only people who approve or deny (FR-09)."""
+    return staff_role_current(user=user, role=Role.CLERK)
 
 
 def _is_staff_reader(user: Any) -> bool:
-    if not getattr(user, "is_staff", False):
-        return False
-    return user_has_role(user=user, role=Role.CLERK) or user_has_role(
+    return staff_role_current(user=user, role=Role.CLERK) or staff_role_current(
         user=user, role=Role.COMPLIANCE
     )
 

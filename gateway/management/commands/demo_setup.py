@@ -11,13 +11,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from gateway.demo.services import demo_gallery_load
 from gateway.demo.synthetic import SyntheticCountyError, county_generate
 from gateway.faces.services import matching_demonstration, matching_evaluate
-from gateway.recipients.services import demo_accounts_create
+from gateway.recipients.services import demo_accounts_create, demo_accounts_write
 
 
 class Command(BaseCommand):
     help = (
         "Prepare the demo on the configured database: a key file, a synthetic county, the face models, a small "
-        "gallery of public SAMPLE faces, and the demo accounts (their new passwords are printed). Safe to re-run."
+        "gallery of public SAMPLE faces, and the demo accounts (written to var/demo-accounts.json). Safe to re-run."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -60,9 +60,11 @@ class Command(BaseCommand):
                     else "Face searches stay refused until an evaluation passes."
                 )
             )
-        self.stdout.write("\nDemo accounts (passwords are new on every run):")
-        for account in demo_accounts_create():
-            self.stdout.write(
-                f"  {account.role:<11} user {account.username:<11} password {account.password}"
-            )
+        accounts = demo_accounts_create()
+        path = demo_accounts_write(accounts=accounts, path=settings.VAR_DIR / "demo-accounts.json")
+        self.stdout.write(
+            f"\nDemo accounts: {len(accounts)} (every role, and a recipient of each kind) are in {path} "
+            "(readable by you only; new credentials and authenticator keys on every run). Staff sign "
+            "in with their credentials and the current TOTP code for their totp_secret."
+        )
         self.stdout.write("\nServing on http://127.0.0.1:8000/ (Ctrl-C to stop)")

@@ -69,7 +69,7 @@ class TestRequestsEndpoint(EndpointContract):
 
     def test_get_follows_the_request_to_approved(self, recipient: APIClient) -> None:
         from gateway.recipients.roles import Role
-        from gateway.recipients.services import user_create_with_role
+        from gateway.recipients.services import staff_role_qualify, user_create_with_role
 
         created = self.call(recipient).json()
         url = f"{self.url}/{created['id']}"
@@ -81,6 +81,7 @@ class TestRequestsEndpoint(EndpointContract):
         clerk = user_create_with_role(
             username="api-clerk", password="x-password-1", role=Role.CLERK
         )
+        staff_role_qualify(user=clerk, role=Role.CLERK)  # CJ-06
         request_approve(user=clerk, request_id=created["id"])
         answer = recipient.get(url)
         assert answer.status_code == 200

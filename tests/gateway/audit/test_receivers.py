@@ -5,17 +5,19 @@ from __future__ import annotations
 import base64
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
 from gateway.audit.models import AuditEntry
 from gateway.audit.services import subject_ref
+from gateway.recipients.roles import Role
+from gateway.recipients.services import user_create_with_role
 
 pytestmark = pytest.mark.django_db
 
 
 def test_web_sign_in_out_and_a_failure_are_each_one_entry() -> None:
-    User.objects.create_user("clerk.jones", password="a-long-password-1")
+    # A staff account with no authenticator yet: its first sign-in is the password (then enrolment).
+    user_create_with_role(username="clerk.jones", password="a-long-password-1", role=Role.CLERK)
     client = Client()
     client.post("/login/", {"username": "clerk.jones", "password": "a-long-password-1"})
     client.post("/logout/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, User
 
 from gateway.recipients.roles import Role
+from gateway.recipients.services import staff_role_qualify
 
 
 def pdf(pages: int = 1, extra: bytes = b"") -> bytes:
@@ -22,6 +23,7 @@ def pdf(pages: int = 1, extra: bytes = b"") -> bytes:
 
 
 def staff(username: str, role: Role = Role.CLERK) -> User:
-    user = User.objects.create_user(username=username, password="x", is_staff=True)
+    user = User.objects.create_user(username=username, password="x")
     user.groups.add(Group.objects.get_or_create(name=str(role))[0])
+    staff_role_qualify(user=user, role=role)  # CJ-06: a role works only while qualified
     return user

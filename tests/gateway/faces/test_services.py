@@ -38,7 +38,9 @@ from gateway.faces.services import (
     match_request_submit,
     matching_evaluate,
 )
-from gateway.models import AuditEntry
+from gateway.models import AuditEntry, QualificationKind
+from gateway.recipients.roles import Role
+from gateway.recipients.services import staff_qualification_record, staff_role_qualify
 from gateway.records.models import Person
 from gateway.records.mugshots import mugshot_store
 from policies.services import key_file_create
@@ -95,13 +97,26 @@ def examiner(db) -> User:
         completed_on=today - timedelta(days=30),
         valid_until=today + timedelta(days=335),
     )
+    _background_checked(user)
     return user
+
+
+def _background_checked(user: User) -> None:
+    """CJ-06: every staff role also needs a current background check (staff_role_current)."""
+    today = timezone.localdate()
+    staff_qualification_record(
+        user=user,
+        kind=QualificationKind.BACKGROUND_CHECK,
+        completed_on=today,
+        valid_until=today + timedelta(days=365),
+    )
 
 
 @pytest.fixture
 def compliance(db) -> User:
     user = User.objects.create_user("compliance", password="x")
     user.groups.add(Group.objects.get_or_create(name="compliance")[0])
+    staff_role_qualify(user=user, role=Role.COMPLIANCE)
     return user
 
 
@@ -266,6 +281,7 @@ def test_examiner_review_rules(people, requester, examiner) -> None:
 
     refused(requester, rationale, FaceMatchingErrorCode.NOT_AN_EXAMINER)
     requester.groups.add(Group.objects.get_or_create(name="examiner")[0])
+    _background_checked(requester)
     ExaminerTraining.objects.create(
         examiner=requester,
         course="c",

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 
 from gateway.models import RecipientAccount
 from gateway.recipients.roles import Role
-from gateway.recipients.services import user_create_with_role
+from gateway.recipients.services import staff_role_qualify, user_create_with_role
 from gateway.requests.models import ReleaseRequest
 from gateway.requests.services import request_submit
 from policies.examples import EXAMPLE_POLICE_REQUEST
@@ -81,17 +81,29 @@ def other_agency(db: None) -> User:
 
 @pytest.fixture
 def clerk(db: None) -> User:
-    return user_create_with_role(username="clerk1", password=PASSWORD, role=Role.CLERK)
+    return _qualified(
+        user_create_with_role(username="clerk1", password=PASSWORD, role=Role.CLERK), Role.CLERK
+    )
 
 
 @pytest.fixture
 def clerk2(db: None) -> User:
-    return user_create_with_role(username="clerk2", password=PASSWORD, role=Role.CLERK)
+    return _qualified(
+        user_create_with_role(username="clerk2", password=PASSWORD, role=Role.CLERK), Role.CLERK
+    )
 
 
 @pytest.fixture
 def compliance(db: None) -> User:
-    return user_create_with_role(username="officer", password=PASSWORD, role=Role.COMPLIANCE)
+    return _qualified(
+        user_create_with_role(username="officer", password=PASSWORD, role=Role.COMPLIANCE),
+        Role.COMPLIANCE,
+    )
+
+
+def _qualified(user: User, role: Role) -> User:
+    staff_role_qualify(user=user, role=role)  # CJ-06: a role works only while qualified
+    return user
 
 
 def submit(user: User, **changes: Any) -> ReleaseRequest:

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from gateway.recipients.roles import Role
-from gateway.recipients.services import user_create_with_role
+from tests.gateway.web.staff import staff_create
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +24,31 @@ def test_home_redirects_anonymous_users_to_login(client: Client) -> None:
     assert response["Location"].startswith("/login/")
 
 
-def test_signed_in_clerk_sees_their_role(client: Client) -> None:
-    user_create_with_role(username="alice", password="a-long-test-password", role=Role.CLERK)
-    assert client.login(username="alice", password="a-long-test-password")
+def test_signed_in_clerk_sees_their_role_and_what_it_can_do(client: Client) -> None:
+    staff = staff_create("alice", Role.CLERK)
+    assert staff.sign_in(client).status_code == 302
     response = client.get("/")
     assert response.status_code == 200
-    assert b"<strong>clerk</strong>" in response.content
+    html = response.content.decode()
+    assert '<span class="role-badge">Records clerk</span>' in html
+    assert "Request queue" in html
+    assert "Audit log" not in html  # a compliance task: not shown to a clerk
+    assert 'href="#main"' in html  # skip link
+    assert '<main id="main"' in html
+
+
+def test_tasks_link_only_to_pages_that_exist(client: Client) -> None:
+    staff = staff_create("root", Role.ADMINISTRATOR)
+    staff.sign_in(client)
+    html = client.get("/").content.decode()
+    assert '<a class="task__label" href="/admin/">Staff accounts and roles</a>' in html
+    clerk = staff_create("bob", Role.CLERK)
+    other = Client()
+    clerk.sign_in(other)
+    html = other.get("/").content.decode()
+    assert (
+        '<span class="task__label">Request queue</span>' in html
+    )  # built by another part of issue 9
 
 
 def test_health_answers_json_without_records(client: Client) -> None:
