@@ -15,7 +15,12 @@ from gateway.faces.access import user_has_role
 from gateway.recipients.roles import Role
 from gateway.requests.models import ReleaseRequest
 
-__all__ = ["access_request_for_recipient", "access_request_for_staff", "user_is_clerk"]
+__all__ = [
+    "access_request_for_recipient",
+    "access_request_for_staff",
+    "user_is_clerk",
+    "user_is_request_staff",
+]
 
 _MISSING = "no such request"
 
@@ -25,7 +30,14 @@ def user_is_clerk(*, user: Any) -> bool:
     return bool(getattr(user, "is_staff", False)) and user_has_role(user=user, role=Role.CLERK)
 
 
+def user_is_request_staff(*, user: Any) -> bool:
+    """A clerk or compliance officer: who may read requests and use the clerk's desk."""
+    return _is_staff_reader(user)
+
+
 def _is_staff_reader(user: Any) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
     if not getattr(user, "is_staff", False):
         return False
     return user_has_role(user=user, role=Role.CLERK) or user_has_role(
