@@ -171,7 +171,10 @@ def request_page(request: HttpRequest, request_id: str) -> HttpResponse:
             "reasons": list(entry.reasons) if entry is not None else [],
             "excluded": sorted((entry.excluded if entry is not None else {}).items()),
             "obligations": obligations,
-            "released_fields": sorted(released_fields.items()),
+            "released_fields": sorted(released_fields),
+            "changed_fields": sorted(
+                (f, how) for f, how in released_fields.items() if how != "keep"
+            ),
             "withheld_fields": withheld_fields,
             "release": release,
             "records": [_flat(record) for record in release.records[:PREVIEW_SHOWN]],

@@ -101,7 +101,9 @@ class EntryForm(forms.Form):
     purpose = forms.CharField(max_length=100)
     case = forms.CharField(required=False, max_length=60, label="Case number")
     statute = forms.CharField(required=False, max_length=100, label="Offense statute")
-    narrative = forms.CharField(required=False, max_length=5000, widget=forms.Textarea)
+    narrative = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+    )
     bookings = forms.CharField(
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),

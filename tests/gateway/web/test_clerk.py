@@ -201,6 +201,7 @@ def test_the_request_page_shows_the_request_the_policy_and_the_preview(
     assert '<th scope="row">sealed</th><td class="num">1</td>' in text
     assert '<th scope="row">not_found</th><td class="num">1</td>' in text
     assert '<th scope="row">person.address</th><td>redact</td>' in text
+    assert '<th scope="row">booked_at</th><td>keep</td>' not in text  # only the changes are listed
     # History, and the decide forms for a clerk.
     assert "awaiting_clerk" in text
     assert "policy_review" in text
