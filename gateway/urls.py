@@ -18,6 +18,7 @@ urlpatterns = [
     path("account/two-factor/", views.enrol, name="enrol"),
     path("account/recovery-codes/", views.recovery_codes_renew, name="recovery_codes_renew"),
     path("health/", views.health, name="health"),
+    path("desk/", include("gateway.web.clerk_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("gateway.api.urls")),  # last under api/: it ends in a catch-all JSON 404
     path("admin/", admin.site.urls),

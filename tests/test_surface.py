@@ -14,8 +14,11 @@ and POSTs plausible release requests to every API route, as:
 A canary may appear in an answer only inside a record the release path itself returned for that very
 request (``RELEASE_PATH``, recorded while the request runs): a released record, already transformed by
 the policy, is allowed verbatim, and nothing else is. A staff page may show a record only by going
-through the release path too (its preview, or an access function that audits the view, once there is
-one: add it to ``RELEASE_PATH``); today no staff page does, so staff see no canary at all. Headers count
+through the release path too (its preview, or an access function that audits the view: add it to
+``RELEASE_PATH``). The clerk's desk does both: a request page draws ``request_preview``'s records
+(release_records in preview mode), and the staff lookup answers through
+``access_bookings_by_person_for_staff``, which audits every look; the crawl only GETs it, so staff
+here see no canary at all. Headers count
 as much as bodies, and an echo of a number the caller sent counts too: a denial and a missing booking must
 look the same, so nothing about a booking comes back that the release path did not release.
 
@@ -60,9 +63,12 @@ from tests.gateway.api.mixins import county_policies_activate
 
 pytestmark = pytest.mark.django_db
 
-# Functions whose return value may carry records to a caller: the release path (and, once it exists,
-# the staff preview or an audited access function). What they return during a request is allowed in it.
-RELEASE_PATH = ("gateway.releases.services.release_records",)
+# Functions whose return value may carry records to a caller: the release path (its preview included)
+# and the audited staff lookup. What they return during a request is allowed in it.
+RELEASE_PATH = (
+    "gateway.releases.services.release_records",
+    "gateway.records.access.access_bookings_by_person_for_staff",
+)
 PASSWORD = "crawl-password-0123456789"
 PRINCIPALS = [
     "anonymous",

@@ -31,6 +31,7 @@ class AuditAction(models.TextChoices):
     REQUEST_TRANSITION = "request_transition", "Request state change"
     REQUEST_REFUSED = "request_refused", "Request action refused"
     REQUEST_VIEW = "request_view", "Request read by staff"
+    STAFF_LOOKUP = "staff_lookup", "Bookings looked up by name and date of birth (staff)"
     TOKEN_REVEAL = "token_reveal", "Token reveal"
     FACE_SEARCH = "face_search", "Face search"
     FACE_REVIEW = "face_review", "Face examiner review"

@@ -15,7 +15,12 @@ from gateway.recipients.roles import Role
 from gateway.recipients.selectors import staff_role_current
 from gateway.requests.models import ReleaseRequest
 
-__all__ = ["access_request_for_recipient", "access_request_for_staff", "user_is_clerk"]
+__all__ = [
+    "access_request_for_recipient",
+    "access_request_for_staff",
+    "user_is_clerk",
+    "user_is_request_staff",
+]
 
 _MISSING = "no such request"
 
@@ -25,7 +30,14 @@ def user_is_clerk(*, user: Any) -> bool:
     return staff_role_current(user=user, role=Role.CLERK)
 
 
+def user_is_request_staff(*, user: Any) -> bool:
+    """A clerk or compliance officer: who may read requests and use the clerk's desk."""
+    return _is_staff_reader(user)
+
+
 def _is_staff_reader(user: Any) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
     return staff_role_current(user=user, role=Role.CLERK) or staff_role_current(
         user=user, role=Role.COMPLIANCE
     )

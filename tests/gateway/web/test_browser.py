@@ -23,7 +23,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture
-def browser_page(tmp_path: Path) -> Any:
+def browser_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     if CHROMIUM is None:
         pytest.skip("needs Chromium: apt-get install chromium")
     sync_api = pytest.importorskip(
@@ -31,7 +31,8 @@ def browser_page(tmp_path: Path) -> Any:
     )
     # Playwright runs an event loop in this thread; the ORM calls below happen before it starts or in
     # the live server's own thread, so Django's async guard may stand aside here.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Scoped to this test: left in os.environ it reached later subprocesses (`check --deploy` refuses it).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 800})
