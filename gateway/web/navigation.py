@@ -39,16 +39,26 @@ TASKS: dict[Role, tuple[Task, ...]] = {
             "Request queue",
             "Read each request, its documents and a preview of exactly what would leave; "
             "approve or deny with a reason.",
-            "requests:queue",
+            "desk-queue",
         ),
         Task(
             "Enter a phone or paper request",
             "For agencies without API access, such as an immigration agency's paper request (IM-06).",
-            "requests:create",
+            "desk-new",
+        ),
+        Task(
+            "Look up bookings",
+            "By name and date of birth, for a phone request; every look is audited.",
+            "desk-lookup",
         ),
         Task("Legal documents", "Verify warrants and court orders (IM-01).", "documents:list"),
     ),
     Role.COMPLIANCE: (
+        Task(
+            "Request queue",
+            "Every request with its history and a preview of what would leave (read and review).",
+            "desk-queue",
+        ),
         Task(
             "Denials and reviews",
             "The true reason behind each uniform answer; requests routed to compliance.",

@@ -46,9 +46,8 @@ def test_tasks_link_only_to_pages_that_exist(client: Client) -> None:
     other = Client()
     clerk.sign_in(other)
     html = other.get("/").content.decode()
-    assert (
-        '<span class="task__label">Request queue</span>' in html
-    )  # built by another part of issue 9
+    assert '<a class="task__label" href="/desk/requests/">Request queue</a>' in html
+    assert '<span class="task__label">Legal documents</span>' in html  # no page yet: plain text
 
 
 def test_health_answers_json_without_records(client: Client) -> None:
