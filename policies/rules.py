@@ -182,15 +182,17 @@ def _proxy_reasons(view: RequestView) -> list[Reason]:
     return [reason(ReasonCode.DENY_IMMIGRATION_PROXY, message, flags=("immigration_proxy",))]
 
 
-def _immigration_reasons(view: RequestView) -> list[Reason]:
-    """IM-01/IM-04/IM-06/IM-11: the immigration gate, evaluated before any agreement is looked at."""
+def _immigration_reasons(view: RequestView, *, involved: bool) -> list[Reason]:
+    """IM-01/IM-04/IM-06/IM-11: the immigration gate, evaluated before any agreement is looked at.
+
+    ``involved`` is ``immigration_involved(view)``, worked out once per request by ``evaluate``."""
     reasons = _proxy_reasons(view)
     immigration_purpose = view.purpose.split(".")[0] == IMMIGRATION_PURPOSE_ROOT
     if immigration_purpose:
         reasons.append(
             reason(ReasonCode.DENY_IMMIGRATION_PURPOSE, f"purpose {view.purpose} is refused")
         )
-    if not immigration_involved(view):
+    if not involved:
         return reasons
     forms = sorted(
         _text(d.get("form")) or _text(d.get("kind"))
@@ -235,7 +237,7 @@ def immigration_involved(view: RequestView) -> bool:
     )
 
 
-def _guardrail_reasons(view: RequestView, policy_set: PolicySet) -> list[Reason]:
+def _guardrail_reasons(view: RequestView, policy_set: PolicySet, *, involved: bool) -> list[Reason]:
     reasons = []
     if not view.has_on_behalf_of:
         reasons.append(reason(ReasonCode.DENY_ON_BEHALF_OF_MISSING, "on_behalf_of is absent"))
@@ -282,7 +284,7 @@ def _guardrail_reasons(view: RequestView, policy_set: PolicySet) -> list[Reason]
                 "fields is an empty list: leave it out (or null) for the agreement's allow-list",
             )
         )
-    return reasons + _immigration_reasons(view)
+    return reasons + _immigration_reasons(view, involved=involved)
 
 
 def _keyword_reason(view: RequestView, policy_set: PolicySet) -> Reason | None:
@@ -295,10 +297,11 @@ def _keyword_reason(view: RequestView, policy_set: PolicySet) -> Reason | None:
     matcher = policy_set.keywords
     if matcher is None:
         return None
-    hits = matcher.find("\n".join((view.narrative, view.case_number)), lenient=True)
+    hits = matcher.find(f"{view.narrative}\n{view.case_number}", lenient=True)
     hits |= matcher.find(view.purpose, lenient=True, remember=True)
     for name in (view.recipient_name, view.on_behalf_of_name):
-        hits |= matcher.find(name, remember=True)
+        if name:  # an empty name names nothing: not even looked up
+            hits |= matcher.find(name, remember=True)
     if not hits:
         return None
     return reason(
@@ -484,17 +487,18 @@ def _effective_rules(
     item: AgreementPurpose,
     policy_set: PolicySet,
     field_tags: FieldTags | None,
+    *,
+    involved: bool,
 ) -> _Selection:
     """Allow-list narrowed to the requested fields, minus immigration-sensitive fields where due and
     minus the fields the county's tags take out (tags only ever remove fields, never add them).
 
     The immigration-sensitive set (built-in, baseline and tagged fields) is applied to requests that
-    involve immigration enforcement; tagged fields also leave vendor exports, as the loader already
+    involve immigration enforcement (``involved``: ``immigration_involved(view)``); tagged fields also leave vendor exports, as the loader already
     ensures for the built-in set (IM-05). Memoised per policy version, agreement purpose, requested
     fields, immigration involvement and tagged-out fields, so a typical request does not rebuild (or
     re-hash) its allow-list.
     """
-    involved = immigration_involved(view)
     tagged = tagged_out(
         field_tags,
         exclude=item.exclude_tags,
@@ -631,7 +635,9 @@ def evaluate(
     view = request_view(request)
     if isinstance(view, str):
         return _deny([reason(ReasonCode.DENY_REQUEST_MALFORMED, view)], policy_set, {}, ())
-    reasons = _guardrail_reasons(view, policy_set) + _forbid_reasons(view, policy_set)
+    involved = immigration_involved(view)
+    reasons = _guardrail_reasons(view, policy_set, involved=involved)
+    reasons += _forbid_reasons(view, policy_set)
     reviews = [
         r
         for r in (
@@ -640,7 +646,7 @@ def evaluate(
         )
         if r is not None
     ]
-    flags = tuple(flag for r in reviews for flag in r.flags)
+    flags = _review_flags(reviews)
     found = _find_agreement(view, policy_set)
     item = found[1] if found else None
     exclude_nc = view.recipient_type in _NON_CONVICTION_TYPES and not (
@@ -653,7 +659,7 @@ def evaluate(
     if found is None or any(r.effect is Effect.DENY for r in reasons):
         return _deny(reasons, policy_set, excluded, flags)
     agreement, item = found
-    rules = _effective_rules(view, agreement, item, policy_set, field_tags)
+    rules = _effective_rules(view, agreement, item, policy_set, field_tags, involved=involved)
     if not rules.rules:
         return _deny([_no_fields(agreement)], policy_set, excluded, flags)
     if reviews and not (reviewed_by or "").strip():
@@ -667,6 +673,10 @@ def evaluate(
             flags=flags,
         )
     return _permit(view, agreement, item, rules, eligible, excluded, policy_set, keys, reviews)
+
+
+def _review_flags(reviews: list[Reason]) -> tuple[str, ...]:
+    return tuple(flag for r in reviews for flag in r.flags) if reviews else ()
 
 
 def _no_fields(agreement: Agreement) -> Reason:
@@ -703,7 +713,7 @@ def _permit(
     except KeyStoreError as exc:
         return _deny([reason(ReasonCode.DENY_KEY_MISSING, str(exc))], policy_set, excluded, ())
     released = tuple(plan.apply_many(eligible))
-    flags = tuple(flag for r in reviews for flag in r.flags)
+    flags = _review_flags(reviews)
     if released and not any(released):
         # Every record lacked every allowed field: a "release" of empty records says only that the
         # bookings exist, so it is refused like any other release with nothing in it.
