@@ -8,7 +8,6 @@ override them. Each reason names its rule id from rules.md, a citation and the c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -45,9 +44,10 @@ _ADMINISTRATIVE_KINDS = frozenset(
 _NON_CONVICTION_TYPES = frozenset({str(RecipientType.VENDOR), str(RecipientType.PUBLIC)})
 
 
-@dataclass(frozen=True, slots=True)
-class RequestView:
-    """The request reduced to the values the rules read; built once, so rules stay simple lookups."""
+class RequestView(NamedTuple):
+    """The request reduced to the values the rules read; built once, so rules stay simple lookups.
+
+    Immutable like a frozen dataclass, and built several times faster (one per decision)."""
 
     recipient_type: str
     recipient_name: str
