@@ -37,6 +37,7 @@ __all__ = ["RequestView", "evaluate", "record_exclusion", "request_view"]
 
 _RECIPIENT_TYPES = frozenset(str(member) for member in RecipientType)
 _MODES = frozenset(str(member) for member in Mode)
+_SURVEILLANCE_MODES = frozenset({str(Mode.WATCHLIST), str(Mode.STREAM)})
 _JUDICIAL = frozenset({str(DocumentKind.JUDICIAL_WARRANT), str(DocumentKind.COURT_ORDER)})
 _ADMINISTRATIVE_KINDS = frozenset(
     {str(DocumentKind.ADMINISTRATIVE_WARRANT), str(DocumentKind.DETAINER)}
@@ -233,7 +234,7 @@ def immigration_involved(view: RequestView) -> bool:
         or _immigration_type(view.recipient_type)
         or _immigration_type(view.on_behalf_of_type)
         or bool(view.recipient_components or view.behalf_components)
-        or any(_immigration_paper(document) for document in view.documents)
+        or (bool(view.documents) and any(map(_immigration_paper, view.documents)))
     )
 
 
@@ -267,7 +268,7 @@ def _guardrail_reasons(view: RequestView, policy_set: PolicySet, *, involved: bo
         reasons.append(
             reason(ReasonCode.DENY_UNKNOWN_PURPOSE, f"purpose {view.purpose} is marked refused")
         )
-    if view.mode in {Mode.WATCHLIST, Mode.STREAM}:
+    if view.mode in _SURVEILLANCE_MODES:
         reasons.append(reason(ReasonCode.DENY_SURVEILLANCE_MODE, f"mode {view.mode} is refused"))
     elif view.mode not in _MODES:
         reasons.append(reason(ReasonCode.DENY_REQUEST_MALFORMED, f"mode {view.mode!r} is unknown"))
@@ -392,7 +393,8 @@ def _agreement_reasons(
         reasons.append(
             reason(ReasonCode.DENY_AGREEMENT_NOT_ACTIVE, f"{where} is {agreement.status}")
         )
-    reasons += [reason(code, f"{where} {what}") for code, what in agreement.standing_denials()]
+    for code, what in agreement.standing_denials():
+        reasons.append(reason(code, f"{where} {what}"))
     if view.mode == Mode.BATCH and Mode.BATCH not in item.modes:
         reasons.append(
             reason(ReasonCode.DENY_BATCH_NOT_PERMITTED, f"{where} does not permit batch mode")

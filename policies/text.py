@@ -156,7 +156,9 @@ def _plain(shape: str) -> bool:
 _DOTTED_LETTERS = re.compile(r"(?<![^ ])\.*[^ .](?:\.+[^ .])+\.*(?![^ ])")
 _SPACED_LETTERS = re.compile(r"(?<![^ ])[^ ](?: +[^ ])+(?![^ ])")
 # Cheap necessary conditions for each (literal-first patterns scan fast), tried on " text ".
-_MAYBE = {_DOTTED_LETTERS: re.compile(r"\.[^ .][ .]"), _SPACED_LETTERS: re.compile(r" [^ ] +[^ ] ")}
+_MAYBE_DOTTED = re.compile(r"\.[^ .][ .]")
+_MAYBE_SPACED = re.compile(r" [^ ] +[^ ] ")
+_MAYBE = {_DOTTED_LETTERS: _MAYBE_DOTTED, _SPACED_LETTERS: _MAYBE_SPACED}
 
 
 def _close_up(pattern: re.Pattern[str], folded: str, shape: str) -> tuple[str, str]:
@@ -220,11 +222,8 @@ def _fold(text: str) -> tuple[list[str], list[str]]:
     return folded.split(), shape.split()
 
 
-def _close_up_text(pattern: re.Pattern[str], folded: str) -> str:
-    """``_close_up`` without the shape: the same letters closed up the same way."""
-    if _MAYBE[pattern].search(f" {folded} ") is None:
-        return folded
-    return pattern.sub(lambda match: match.group().replace(".", "").replace(" ", ""), folded)
+def _closed_up(match: re.Match[str]) -> str:
+    return match.group().replace(".", "").replace(" ", "")
 
 
 def _fold_texts(text: str) -> list[str]:
@@ -232,10 +231,15 @@ def _fold_texts(text: str) -> list[str]:
     for the lenient reading of an acronym, so a text that hits no acronym is folded once, here."""
     if not text.isascii():
         return _fold(text)[0]  # per character: not worth a second copy of that path
+    # As ``_close_up`` does, without the shapes: the same letters closed up the same way.
     folded = text.encode("ascii").translate(_ASCII_FOLD).decode()
     if "." in folded:
-        folded = _close_up_text(_DOTTED_LETTERS, folded).replace(".", " ")
-    return _close_up_text(_SPACED_LETTERS, folded).split()
+        if _MAYBE_DOTTED.search(f" {folded} ") is not None:
+            folded = _DOTTED_LETTERS.sub(_closed_up, folded)
+        folded = folded.replace(".", " ")
+    if _MAYBE_SPACED.search(f" {folded} ") is not None:
+        folded = _SPACED_LETTERS.sub(_closed_up, folded)
+    return folded.split()
 
 
 def fold_words(text: str) -> tuple[Word, ...]:
@@ -319,6 +323,7 @@ class TermMatcher:
         # term in it has no hit, which is what almost every text is.
         self._heads = frozenset((*self._words, *self._acronyms, *self._phrases))
         self._needles = _needle_tree(self._squashed)
+        self._roots = tuple(needle.text for needle in self._needles)
 
     def find(self, text: str, *, lenient: bool = False, remember: bool = False) -> frozenset[str]:
         """Labels of the terms in ``text``. With ``remember``, the answer for a short text is kept:
@@ -363,6 +368,8 @@ class TermMatcher:
     def _squashed_labels(self, squashed: str) -> set[str]:
         """Labels of the run-together terms inside ``squashed`` (see ``_needle_tree``)."""
         labels: set[str] = set()
+        if not any(map(squashed.__contains__, self._roots)):  # the usual answer, found in C
+            return labels
         pending = [needle for needle in self._needles if needle.text in squashed]
         while pending:
             needle = pending.pop()
