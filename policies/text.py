@@ -50,6 +50,8 @@ _DROPPED = frozenset({"Cf", "Mn", "Me"})  # zero-width and bidi controls, accent
 _SQUASH_MIN = 12  # phrases at least this long also match with their spaces removed (see below)
 _MEMO_TEXT = 200  # the longest text whose matches ``find(..., remember=True)`` keeps
 _MEMO_LIMIT = 4096
+_GUARD_MIN = 7  # the shortest piece of run-together terms tried first on behalf of them all
+_GUARD_SHARED = 3  # ... and how many roots must share it
 
 
 def _confusables() -> dict[str, str]:
@@ -283,7 +285,45 @@ def _needle_tree(squashed: dict[str, set[str]]) -> tuple[_Needle, ...]:
         children = tuple(node(child) for child in by_length if parent[child] == needle)
         return _Needle(needle, frozenset(squashed[needle]), children)
 
-    return tuple(node(needle) for needle in by_length if parent[needle] is None)
+    return _guarded([node(needle) for needle in by_length if parent[needle] is None])
+
+
+def _guarded(roots: list[_Needle]) -> tuple[_Needle, ...]:
+    """The roots, those that share a piece of at least ``_GUARD_MIN`` letters put under it.
+
+    A guard is a piece with no label of its own ("immigration" for "immigrationcourt",
+    "boardofimmigrationappeais" ...): a text without it holds none of the terms under it, so an
+    ordinary text is tried against a handful of guards instead of every root. Only a piece that at
+    least ``_GUARD_SHARED`` roots share is worth one; each is grown to the longest piece they share.
+    """
+    out: list[_Needle] = []
+    rest = roots
+    while True:
+        counts: dict[str, int] = {}
+        for root in rest:
+            text = root.text
+            for piece in {text[i : i + _GUARD_MIN] for i in range(len(text) - _GUARD_MIN + 1)}:
+                counts[piece] = counts.get(piece, 0) + 1
+        shared = [(count, piece) for piece, count in counts.items() if count >= _GUARD_SHARED]
+        if not shared:
+            return (*out, *rest)
+        piece = max(shared)[1]
+        group = [root for root in rest if piece in root.text]
+        piece = _grown(piece, [root.text for root in group])
+        out.append(_Needle(piece, frozenset(), tuple(group)))
+        rest = [root for root in rest if piece not in root.text]
+
+
+def _grown(piece: str, texts: list[str]) -> str:
+    """The longest piece around ``piece`` (as it first stands in ``texts[0]``) all ``texts`` hold."""
+    first = texts[0]
+    start = first.index(piece)
+    end = start + len(piece)
+    while end < len(first) and all(first[start : end + 1] in text for text in texts):
+        end += 1
+    while start > 0 and all(first[start - 1 : end] in text for text in texts):
+        start -= 1
+    return first[start:end]
 
 
 _NOTHING: frozenset[str] = frozenset()
