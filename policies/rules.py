@@ -94,10 +94,11 @@ def _immigration_type(kind: str | None) -> bool:
 
 def request_view(request: Mapping[str, Any]) -> RequestView | str:
     """Normalise the request, or return a message saying what makes it malformed."""
-    if not isinstance(request, Mapping):
+    # ``(dict, Mapping)``: a dict, the usual case, is told at a third of the ABC check's cost.
+    if not isinstance(request, (dict, Mapping)):
         return "the request must be a JSON object"
     recipient = request.get("recipient")
-    if not isinstance(recipient, Mapping):
+    if not isinstance(recipient, (dict, Mapping)):
         return "recipient must be an object with type and name"
     behalf = request.get("on_behalf_of")
     if behalf is not None and not isinstance(behalf, Mapping):
