@@ -304,3 +304,12 @@ def test_each_run_together_term_is_tried_only_inside_one_it_contains() -> None:
     assert sorted(seen) == sorted(BACKSTOP._squashed)  # every term once, none lost
     assert "immigration" in guards
     assert len(BACKSTOP._needles) < len(BACKSTOP._squashed) / 2  # an ordinary text tries few
+
+
+def test_ascii_text_is_folded_by_its_table_exactly_as_character_by_character() -> None:
+    """The byte tables stand in for the per-character fold on ASCII: the confusables table has no
+    ASCII entry, and each ASCII character folds to exactly the one character its table gives."""
+    assert not any(char.isascii() for char in text_module._CONFUSABLES)
+    fold_char = text_module._fold_char.__wrapped__
+    for code in range(128):
+        assert text_module._ASCII_FOLD[code] == ord(fold_char(chr(code))), code
