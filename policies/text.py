@@ -363,7 +363,6 @@ class TermMatcher:
         # term in it has no hit, which is what almost every text is.
         self._heads = frozenset((*self._words, *self._acronyms, *self._phrases))
         self._needles = _needle_tree(self._squashed)
-        self._roots = tuple(needle.text for needle in self._needles)
 
     def find(self, text: str, *, lenient: bool = False, remember: bool = False) -> frozenset[str]:
         """Labels of the terms in ``text``. With ``remember``, the answer for a short text is kept:
@@ -408,8 +407,6 @@ class TermMatcher:
     def _squashed_labels(self, squashed: str) -> set[str]:
         """Labels of the run-together terms inside ``squashed`` (see ``_needle_tree``)."""
         labels: set[str] = set()
-        if not any(map(squashed.__contains__, self._roots)):  # the usual answer, found in C
-            return labels
         pending = [needle for needle in self._needles if needle.text in squashed]
         while pending:
             needle = pending.pop()
