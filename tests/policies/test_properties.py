@@ -10,7 +10,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from policies import rules
@@ -329,9 +329,15 @@ TARGETS = [
     error=st.sampled_from([RuntimeError, KeyError, TypeError, ValueError, ZeroDivisionError]),
 )
 def test_any_injected_exception_yields_deny(request, target, error, permissive):
-    with mock.patch.object(rules, target, side_effect=error("injected")):
+    """An exception raised anywhere on a request's path is a deny that releases nothing. A request
+    that never reaches the target (one sent to review never compiles a plan) had nothing injected
+    and says nothing either way; ``test_injection_reaches_the_evaluator`` shows each target is on
+    the path of a permitted request."""
+    with mock.patch.object(rules, target, side_effect=error("injected")) as injected:
         decision = decide(request=request, policy_set=permissive, keys=KEYS, now=NOW)
+    assume(injected.called)
     assert decision.effect is Effect.DENY
+    assert decision.reasons[0].code is ReasonCode.DENY_ENGINE_ERROR
     assert decision.released == ()
 
 
