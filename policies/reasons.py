@@ -186,16 +186,28 @@ _NON_OVERRIDABLE = frozenset(
 )
 
 
-def reason(code: ReasonCode, message: str, *, flags: tuple[str, ...] = ()) -> Reason:
-    rule, citation, would_need = _TEXT[code]
-    if code in _NON_OVERRIDABLE:
-        flags = (*flags, NON_OVERRIDABLE)
+def _effect(code: ReasonCode) -> Effect:
     if code.name.startswith("DENY"):
-        effect = Effect.DENY
-    elif code.name.startswith("REVIEW"):
-        effect = Effect.REVIEW
-    else:
-        effect = Effect.PERMIT
+        return Effect.DENY
+    if code.name.startswith("REVIEW"):
+        return Effect.REVIEW
+    return Effect.PERMIT
+
+
+# Everything a reason takes from its code, worked out once: (rule id, citation, what would have had
+# to be true, effect, flags every reason with this code carries).
+_SPECS: dict[ReasonCode, tuple[str, str, str, Effect, tuple[str, ...]]] = {
+    code: (
+        *text,
+        _effect(code),
+        (NON_OVERRIDABLE,) if code in _NON_OVERRIDABLE else (),
+    )
+    for code, text in _TEXT.items()
+}
+
+
+def reason(code: ReasonCode, message: str, *, flags: tuple[str, ...] = ()) -> Reason:
+    rule, citation, would_need, effect, own_flags = _SPECS[code]
     return Reason(
         rule=rule,
         code=code,
@@ -203,5 +215,5 @@ def reason(code: ReasonCode, message: str, *, flags: tuple[str, ...] = ()) -> Re
         message=message,
         would_need=would_need,
         citation=citation,
-        flags=flags,
+        flags=(*flags, *own_flags) if own_flags else flags,
     )

@@ -50,6 +50,8 @@ _DROPPED = frozenset({"Cf", "Mn", "Me"})  # zero-width and bidi controls, accent
 _SQUASH_MIN = 12  # phrases at least this long also match with their spaces removed (see below)
 _MEMO_TEXT = 200  # the longest text whose matches ``find(..., remember=True)`` keeps
 _MEMO_LIMIT = 4096
+_GUARD_MIN = 7  # the shortest piece of run-together terms tried first on behalf of them all
+_GUARD_SHARED = 3  # ... and how many roots must share it
 
 
 def _confusables() -> dict[str, str]:
@@ -156,7 +158,9 @@ def _plain(shape: str) -> bool:
 _DOTTED_LETTERS = re.compile(r"(?<![^ ])\.*[^ .](?:\.+[^ .])+\.*(?![^ ])")
 _SPACED_LETTERS = re.compile(r"(?<![^ ])[^ ](?: +[^ ])+(?![^ ])")
 # Cheap necessary conditions for each (literal-first patterns scan fast), tried on " text ".
-_MAYBE = {_DOTTED_LETTERS: re.compile(r"\.[^ .][ .]"), _SPACED_LETTERS: re.compile(r" [^ ] +[^ ] ")}
+_MAYBE_DOTTED = re.compile(r"\.[^ .][ .]")
+_MAYBE_SPACED = re.compile(r" [^ ] +[^ ] ")
+_MAYBE = {_DOTTED_LETTERS: _MAYBE_DOTTED, _SPACED_LETTERS: _MAYBE_SPACED}
 
 
 def _close_up(pattern: re.Pattern[str], folded: str, shape: str) -> tuple[str, str]:
@@ -206,7 +210,8 @@ def _fold_any(text: str) -> tuple[str, str]:
 
 
 def _fold(text: str) -> tuple[list[str], list[str]]:
-    """Folded words and, for each, its shape (see ``_shape_of``)."""
+    """Folded words and, for each, its shape (see ``_shape_of``); ``_fold_texts`` gives the words
+    alone, faster, and always the same words."""
     if text.isascii():
         data = text.encode("ascii")
         folded, shape = data.translate(_ASCII_FOLD).decode(), data.translate(_ASCII_SHAPE).decode()
@@ -217,6 +222,26 @@ def _fold(text: str) -> tuple[list[str], list[str]]:
         folded, shape = folded.replace(".", " "), shape.replace(".", " ")
     folded, shape = _close_up(_SPACED_LETTERS, folded, shape)
     return folded.split(), shape.split()
+
+
+def _closed_up(match: re.Match[str]) -> str:
+    return match.group().replace(".", "").replace(" ", "")
+
+
+def _fold_texts(text: str) -> list[str]:
+    """``_fold(text)[0]``, the folded words without their shapes. Matching needs the shapes only
+    for the lenient reading of an acronym, so a text that hits no acronym is folded once, here."""
+    if not text.isascii():
+        return _fold(text)[0]  # per character: not worth a second copy of that path
+    # As ``_close_up`` does, without the shapes: the same letters closed up the same way.
+    folded = text.encode("ascii").translate(_ASCII_FOLD).decode()
+    if "." in folded:
+        if _MAYBE_DOTTED.search(f" {folded} ") is not None:
+            folded = _DOTTED_LETTERS.sub(_closed_up, folded)
+        folded = folded.replace(".", " ")
+    if _MAYBE_SPACED.search(f" {folded} ") is not None:
+        folded = _SPACED_LETTERS.sub(_closed_up, folded)
+    return folded.split()
 
 
 def fold_words(text: str) -> tuple[Word, ...]:
@@ -233,6 +258,75 @@ def fold_key(text: str) -> str:
 def _is_acronym(spelling: str) -> bool:
     """Short all-capital agency acronyms ("ICE", "ERO"): as a plain word "ice" is weather."""
     return spelling.isupper() and spelling.isalpha() and len(spelling) <= 5
+
+
+class _Needle(NamedTuple):
+    """A run-together term, and the longer ones that contain it (tried only where it was found)."""
+
+    text: str
+    labels: frozenset[str]
+    within: tuple[_Needle, ...]
+
+
+def _needle_tree(squashed: dict[str, set[str]]) -> tuple[_Needle, ...]:
+    """The run-together terms as a forest: each under a shorter term it contains, if any.
+
+    A text holding a term holds every term inside it, so trying a term only where its parent was
+    found finds exactly what trying every term finds ("departmentofhomeiandsecurity" is tried only
+    in a text that holds "homeiandsecurity"), and an ordinary text tries the roots alone.
+    """
+    by_length = sorted(squashed, key=lambda needle: (len(needle), needle))
+    parent = {
+        needle: next((other for other in reversed(by_length[:index]) if other in needle), None)
+        for index, needle in enumerate(by_length)
+    }
+
+    def node(needle: str) -> _Needle:
+        children = tuple(node(child) for child in by_length if parent[child] == needle)
+        return _Needle(needle, frozenset(squashed[needle]), children)
+
+    return _guarded([node(needle) for needle in by_length if parent[needle] is None])
+
+
+def _guarded(roots: list[_Needle]) -> tuple[_Needle, ...]:
+    """The roots, those that share a piece of at least ``_GUARD_MIN`` letters put under it.
+
+    A guard is a piece with no label of its own ("immigration" for "immigrationcourt",
+    "boardofimmigrationappeais" ...): a text without it holds none of the terms under it, so an
+    ordinary text is tried against a handful of guards instead of every root. Only a piece that at
+    least ``_GUARD_SHARED`` roots share is worth one; each is grown to the longest piece they share.
+    """
+    out: list[_Needle] = []
+    rest = roots
+    while True:
+        counts: dict[str, int] = {}
+        for root in rest:
+            text = root.text
+            for piece in {text[i : i + _GUARD_MIN] for i in range(len(text) - _GUARD_MIN + 1)}:
+                counts[piece] = counts.get(piece, 0) + 1
+        shared = [(count, piece) for piece, count in counts.items() if count >= _GUARD_SHARED]
+        if not shared:
+            return (*out, *rest)
+        piece = max(shared)[1]
+        group = [root for root in rest if piece in root.text]
+        piece = _grown(piece, [root.text for root in group])
+        out.append(_Needle(piece, frozenset(), tuple(group)))
+        rest = [root for root in rest if piece not in root.text]
+
+
+def _grown(piece: str, texts: list[str]) -> str:
+    """The longest piece around ``piece`` (as it first stands in ``texts[0]``) all ``texts`` hold."""
+    first = texts[0]
+    start = first.index(piece)
+    end = start + len(piece)
+    while end < len(first) and all(first[start : end + 1] in text for text in texts):
+        end += 1
+    while start > 0 and all(first[start - 1 : end] in text for text in texts):
+        start -= 1
+    return first[start:end]
+
+
+_NOTHING: frozenset[str] = frozenset()
 
 
 class TermMatcher:
@@ -265,6 +359,10 @@ class TermMatcher:
                 self._phrases.setdefault(tokens[0], {}).setdefault(tokens, set()).add(label)
             if len(joined) >= _SQUASH_MIN:
                 self._squashed.setdefault(joined, set()).add(label)
+        # Every folded word that can start a hit: a text with none of them and no run-together
+        # term in it has no hit, which is what almost every text is.
+        self._heads = frozenset((*self._words, *self._acronyms, *self._phrases))
+        self._needles = _needle_tree(self._squashed)
 
     def find(self, text: str, *, lenient: bool = False, remember: bool = False) -> frozenset[str]:
         """Labels of the terms in ``text``. With ``remember``, the answer for a short text is kept:
@@ -281,23 +379,37 @@ class TermMatcher:
         return found
 
     def _find(self, text: str, *, lenient: bool) -> frozenset[str]:
-        texts, shapes = _fold(text)
+        texts = _fold_texts(text)
+        labels = self._squashed_labels("".join(texts))
+        if not labels and self._heads.isdisjoint(texts):
+            return _NOTHING
         present = set(texts)
-        labels: set[str] = set()
         for word in present & self._words.keys():
             labels |= self._words[word]
-        for word in present & self._acronyms.keys():
-            if not lenient or not all(
-                _plain(shape) for seen, shape in zip(texts, shapes, strict=True) if seen == word
-            ):
-                labels |= self._acronyms[word]
+        acronyms = present & self._acronyms.keys()
+        if acronyms and lenient:
+            # Only here do the shapes matter: fold again, keeping them (the same words come back).
+            pairs = list(zip(texts, _fold(text)[1], strict=True))
+            acronyms = {
+                word
+                for word in acronyms
+                if not all(_plain(shape) for seen, shape in pairs if seen == word)
+            }
+        for word in acronyms:
+            labels |= self._acronyms[word]
         for first in present & self._phrases.keys():
             for index in (i for i, seen in enumerate(texts) if seen == first):
                 for tokens, found in self._phrases[first].items():
                     if tuple(texts[index : index + len(tokens)]) == tokens:
                         labels |= found
-        squashed = "".join(texts)
-        for needle, found in self._squashed.items():
-            if needle in squashed:
-                labels |= found
         return frozenset(labels)
+
+    def _squashed_labels(self, squashed: str) -> set[str]:
+        """Labels of the run-together terms inside ``squashed`` (see ``_needle_tree``)."""
+        labels: set[str] = set()
+        pending = [needle for needle in self._needles if needle.text in squashed]
+        while pending:
+            needle = pending.pop()
+            labels |= needle.labels
+            pending += [inner for inner in needle.within if inner.text in squashed]
+        return labels

@@ -329,12 +329,15 @@ TARGETS = [
     error=st.sampled_from([RuntimeError, KeyError, TypeError, ValueError, ZeroDivisionError]),
 )
 def test_any_injected_exception_yields_deny(request, target, error, permissive):
+    """An exception raised anywhere on a request's path is a deny that releases nothing. A request
+    that never reaches the target (one sent to review never compiles a plan) had nothing injected
+    and says nothing either way; ``test_injection_reaches_the_evaluator`` shows each target is on
+    the path of a permitted request."""
     with mock.patch.object(rules, target, side_effect=error("injected")) as injected:
         decision = decide(request=request, policy_set=permissive, keys=KEYS, now=NOW)
-    # A function the request's path never calls raises nothing (e.g. statute_key for a purpose
-    # without an offense list); every exception that was raised must end in a deny.
     assume(injected.called)
     assert decision.effect is Effect.DENY
+    assert decision.reasons[0].code is ReasonCode.DENY_ENGINE_ERROR
     assert decision.released == ()
 
 

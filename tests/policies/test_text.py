@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from policies import text as text_module
+from policies.immigration import registry_terms
+from policies.loader import IMMIGRATION_KEYWORDS, keyword_matcher
 from policies.text import TermMatcher, Word, fold_key, fold_words
 from tests.policies.test_properties import PROPERTY_SETTINGS
 
@@ -198,3 +200,116 @@ def test_short_texts_can_be_remembered_and_the_memo_is_bounded(
     long_text = "ICE " + "word " * 100
     assert matcher.find(long_text, remember=True) == {"ICE"}
     assert list(matcher._memo) == [("another", False)]
+
+
+# The fast paths of TermMatcher (the words without their shapes, the heads, the tree of run-together
+# terms) against the plain reading: every term tried on the fully folded text.
+BACKSTOP = keyword_matcher(["ICE ERO", "green card", "alien registration"])
+PIECES = [
+    *(spelling for _, spelling in registry_terms()),
+    *IMMIGRATION_KEYWORDS,
+    *(word for _, spelling in registry_terms() for word in spelling.split()),
+    "ice",
+    "Ice",
+    "I.C.E.",
+    "I C E",
+    "1CE",
+    "ісе",
+    "i\u200bce",
+    "us",
+    "office",
+    "Police",
+    "Department",
+    "of",
+    "the",
+    "land",
+    "Home",
+    "armed robbery",
+    "MPD-2026-00417",
+]
+SEPARATORS = [" ", "  ", ".", ". ", "-", "_", "\n", "", "; ", "\u200b"]
+
+
+@st.composite
+def mixed_texts(draw: st.DrawFn) -> str:
+    pieces = draw(st.lists(st.sampled_from(PIECES) | st.text(max_size=6), max_size=8))
+    glue = draw(st.lists(st.sampled_from(SEPARATORS), min_size=len(pieces), max_size=len(pieces)))
+    return "".join(piece + sep for piece, sep in zip(pieces, glue, strict=True))
+
+
+def _every_term(matcher: TermMatcher, text: str, *, lenient: bool) -> set[str]:
+    texts, shapes = text_module._fold(text)
+    labels: set[str] = set()
+    for word, found in matcher._words.items():
+        if word in texts:
+            labels |= found
+    for word, found in matcher._acronyms.items():
+        spots = [shape for seen, shape in zip(texts, shapes, strict=True) if seen == word]
+        if spots and not (lenient and all(text_module._plain(shape) for shape in spots)):
+            labels |= found
+    for phrases in matcher._phrases.values():
+        for tokens, found in phrases.items():
+            if any(tuple(texts[i : i + len(tokens)]) == tokens for i in range(len(texts))):
+                labels |= found
+    squashed = "".join(texts)
+    for needle, found in matcher._squashed.items():
+        if needle in squashed:
+            labels |= found
+    return labels
+
+
+@PROPERTY_SETTINGS
+@given(text=mixed_texts() | st.text(max_size=60), lenient=st.booleans())
+def test_the_fast_paths_find_what_every_term_finds(text: str, lenient: bool) -> None:
+    assert text_module._fold_texts(text) == text_module._fold(text)[0]
+    assert BACKSTOP.find(text, lenient=lenient) == _every_term(BACKSTOP, text, lenient=lenient)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Armed robbery of a gas station clerk on 3 May 2026; tattoo matches a booking.",
+        "the U.S. Department of Homeland Security asked",
+        "United States Immigration and Customs Enforcement",
+        "Homeland Security Investigations and I.C.E. E.R.O.",
+        "DepartmentofHomelandSecurity",
+        "Home land Secur1ty",
+        "HomelandSecurity Investigations",  # HSI only run together, inside DHS's term
+        "U S Immigration and Customs Enforce ment",
+        "slipped on ice at the Office of Field Operations",
+        "ice and then ICE",
+        "I C E",
+    ],
+)
+def test_the_fast_paths_on_known_texts(text: str) -> None:
+    for lenient in (False, True):
+        assert BACKSTOP.find(text, lenient=lenient) == _every_term(BACKSTOP, text, lenient=lenient)
+
+
+def test_each_run_together_term_is_tried_only_inside_one_it_contains() -> None:
+    seen: list[str] = []
+    guards: list[str] = []
+    pending = list(BACKSTOP._needles)
+    while pending:
+        needle = pending.pop()
+        if needle.labels:
+            seen.append(needle.text)
+            assert needle.labels == BACKSTOP._squashed[needle.text]
+        else:  # a guard: a piece shared by the terms under it, itself no term
+            guards.append(needle.text)
+            assert needle.text not in BACKSTOP._squashed
+            assert len(needle.within) >= text_module._GUARD_SHARED
+        assert all(needle.text in inner.text for inner in needle.within)
+        pending += needle.within
+    assert sorted(seen) == sorted(BACKSTOP._squashed)  # every term once, none lost
+    assert "immigration" in guards
+    assert len(BACKSTOP._needles) < len(BACKSTOP._squashed) / 2  # an ordinary text tries few
+
+
+def test_ascii_text_is_folded_by_its_table_exactly_as_character_by_character() -> None:
+    """The byte tables stand in for the per-character fold on ASCII: the confusables table has no
+    ASCII entry, and each ASCII character folds to exactly the one character its table gives."""
+    assert not any(char.isascii() for char in text_module._CONFUSABLES)
+    fold_char = text_module._fold_char.__wrapped__
+    for code in range(128):
+        assert text_module._ASCII_FOLD[code] == ord(fold_char(chr(code))), code
