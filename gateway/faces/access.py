@@ -13,9 +13,9 @@ from typing import Any
 from gateway.exceptions import NotFoundError
 from gateway.faces.models import MatchRequest
 from gateway.recipients.roles import Role
-from gateway.recipients.selectors import staff_role_current, user_holds_role
+from gateway.recipients.selectors import staff_role_current
 
-__all__ = ["MatchAccess", "access_match_request_by_id", "examiner_is_current", "user_has_role"]
+__all__ = ["MatchAccess", "access_match_request_by_id", "examiner_is_current"]
 
 
 class MatchAccess(StrEnum):
@@ -24,11 +24,6 @@ class MatchAccess(StrEnum):
     REQUESTER = "requester"  # the person who submitted it: status and released leads only
     EXAMINER = "examiner"  # a trained examiner who did not submit it: the candidate list (FR-02)
     OVERSIGHT = "oversight"  # compliance: everything, for review and discovery (FR-07)
-
-
-def user_has_role(*, user: Any, role: Role) -> bool:
-    """Group membership only, to tell "not an examiner" from "training lapsed" in an error code."""
-    return user_holds_role(user=user, role=role)
 
 
 def examiner_is_current(*, user: Any) -> bool:
@@ -47,9 +42,14 @@ def _may(*, user: Any, match: MatchRequest, reason: MatchAccess) -> bool:
 
 
 def access_match_request_by_id(
-    *, user: Any, match_request_id: int, reason: MatchAccess, for_update: bool = False
+    *,
+    user: Any,
+    match_request_id: int,
+    reasons: tuple[MatchAccess, ...],
+    for_update: bool = False,
 ) -> MatchRequest:
-    """The match request, if ``user`` may reach it for ``reason``; else the same error as a missing id."""
+    """The match request, if ``user`` may reach it for one of ``reasons``; else the same error as a
+    missing id. The row is read (and locked) once, whichever reason admits the caller."""
     if user is None or not getattr(user, "is_authenticated", False):
         raise NotFoundError("no such match request")
     requests = MatchRequest.objects.select_related("requester", "snapshot")
@@ -58,6 +58,6 @@ def access_match_request_by_id(
     match = requests.filter(pk=match_request_id).first()
     if match is None:
         raise NotFoundError("no such match request")
-    if not _may(user=user, match=match, reason=reason):
+    if not any(_may(user=user, match=match, reason=reason) for reason in reasons):
         raise NotFoundError("no such match request")
     return match

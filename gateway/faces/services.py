@@ -36,7 +36,6 @@ from gateway.faces.access import (
     MatchAccess,
     access_match_request_by_id,
     examiner_is_current,
-    user_has_role,
 )
 from gateway.faces.gallery import (
     FaceMatchingError,
@@ -59,7 +58,7 @@ from gateway.faces.models import (
     ReviewDecision,
 )
 from gateway.recipients.roles import Role
-from gateway.recipients.selectors import recipient_registered, staff_role_current
+from gateway.recipients.selectors import proxy_registered, staff_role_current, user_holds_role
 from gateway.records.models import Person
 from gateway.releases.services import Release, ReleaseStatus, release_records
 from matching.exceptions import MatchingError
@@ -236,13 +235,11 @@ def _decision(request: Mapping[str, Any]) -> tuple[str, list[dict[str, str]], st
         keys = key_store_get(path=settings.POLICY_KEYS_FILE)
     except KeyStoreError:  # a missing key store must deny, never crash (policies fail closed too)
         keys = None
-    behalf = request.get("on_behalf_of")
     decision = decide(
         request=request,
         policy_set=policy_set,
         keys=keys,
-        # A proxy counts as known only if the county's registry knows it (never the request's word).
-        proxy_registered=isinstance(behalf, Mapping) and recipient_registered(party=behalf),
+        proxy_registered=proxy_registered(request=request),
     )
     reasons = [
         {"code": str(r.code), "rule": r.rule, "message": r.message} for r in decision.reasons
@@ -421,7 +418,7 @@ def match_candidates_list(*, user: User, match_request_id: int) -> dict[str, Any
     refused read, is audited.
     """
     try:
-        match = _access_either(
+        match = access_match_request_by_id(
             user=user,
             match_request_id=match_request_id,
             reasons=(MatchAccess.EXAMINER, MatchAccess.OVERSIGHT),
@@ -463,21 +460,6 @@ def match_candidates_list(*, user: User, match_request_id: int) -> dict[str, Any
     }
 
 
-def _access_either(
-    *, user: User, match_request_id: int, reasons: Sequence[MatchAccess], for_update: bool = False
-) -> MatchRequest:
-    for reason in reasons[:-1]:
-        try:
-            return access_match_request_by_id(
-                user=user, match_request_id=match_request_id, reason=reason, for_update=for_update
-            )
-        except NotFoundError:
-            continue
-    return access_match_request_by_id(
-        user=user, match_request_id=match_request_id, reason=reasons[-1], for_update=for_update
-    )
-
-
 def _audit_refused_read(*, user: Any, action: AuditAction, ref: Any) -> None:
     """A refused read is audited like a granted one, without saying whether the object exists."""
     audit_event_record(
@@ -494,7 +476,7 @@ def _audit_refused_read(*, user: Any, action: AuditAction, ref: Any) -> None:
 
 def _examiner_check(*, examiner: Any) -> None:
     """FR-02, FR-09: only a face examiner with current training may review."""
-    if not user_has_role(user=examiner, role=Role.EXAMINER):
+    if not user_holds_role(user=examiner, role=Role.EXAMINER):
         raise FaceMatchingError(
             "only a face examiner may review", code=FaceMatchingErrorCode.NOT_AN_EXAMINER
         )
@@ -538,7 +520,7 @@ def examiner_review_record(
     ``inconclusive`` close the request with nothing to release.
     """
     _examiner_check(examiner=examiner)  # about the user alone, so it reveals nothing about the id
-    match = _access_either(
+    match = access_match_request_by_id(
         user=examiner,
         match_request_id=match_request_id,
         reasons=(MatchAccess.EXAMINER, MatchAccess.REQUESTER),  # their own: refused below, by name
@@ -592,7 +574,7 @@ def match_release(*, match_request_id: int, requester: User) -> Release:
     is the second person the agreement's human-review obligation asks for.
     """
     match = access_match_request_by_id(
-        user=requester, match_request_id=match_request_id, reason=MatchAccess.REQUESTER
+        user=requester, match_request_id=match_request_id, reasons=(MatchAccess.REQUESTER,)
     )
     if match.status not in (MatchStatus.CONFIRMED, MatchStatus.RELEASED):
         raise FaceMatchingError(

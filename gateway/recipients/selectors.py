@@ -34,6 +34,7 @@ __all__ = [
     "Standing",
     "StandingReason",
     "organisations_for_party",
+    "proxy_registered",
     "recipient_registered",
     "recipient_standing",
     "staff_member",
@@ -243,6 +244,16 @@ def recipient_registered(*, party: Mapping[str, Any]) -> bool:
     organisation is not registered for either.
     """
     return recipient_standing(party=party).active
+
+
+def proxy_registered(*, request: Mapping[str, Any]) -> bool:
+    """Whether the request's ``on_behalf_of`` party is itself a recipient in good standing.
+
+    What ``policies.services.decide`` takes as ``proxy_registered``: looked up here, never read from the
+    request body, so a proxy nobody registered goes to review (IM-11).
+    """
+    behalf = request.get("on_behalf_of")
+    return isinstance(behalf, Mapping) and recipient_registered(party=behalf)
 
 
 def staff_member(*, user: Any) -> bool:

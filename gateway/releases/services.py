@@ -25,7 +25,11 @@ from django.db import transaction
 from gateway.audit.models import AuditAction, AuditEntry, ReleaseEffect
 from gateway.audit.services import audit_event_record, subject_ref
 from gateway.exceptions import GatewayError, GatewayErrorCode
-from gateway.recipients.selectors import recipient_registered, recipient_standing
+from gateway.recipients.selectors import (
+    proxy_registered,
+    recipient_registered,
+    recipient_standing,
+)
 from gateway.records.selectors import field_tags_get
 from gateway.releases.selectors import booking_export
 from policies.exceptions import KeyStoreError, TokenRevealError
@@ -88,15 +92,6 @@ def _keys() -> KeyStore | None:
         return None  # decide() then denies any permit with DENY_KEY_MISSING
 
 
-def _proxy_registered(request: Mapping[str, Any]) -> bool:
-    """Whether the request's on_behalf_of party is itself a registered, active recipient.
-
-    Looked up here, never read from the request body: a proxy nobody registered goes to review.
-    """
-    behalf = request.get("on_behalf_of")
-    return isinstance(behalf, Mapping) and recipient_registered(party=behalf)
-
-
 def _decide(
     request: Mapping[str, Any], booking_numbers: Sequence[str], reviewer: str | None
 ) -> tuple[Decision, list[dict[str, Any]]]:
@@ -113,7 +108,7 @@ def _decide(
         keys=_keys(),
         reviewed_by=reviewer,
         field_tags=field_tags_get(),
-        proxy_registered=_proxy_registered(request),
+        proxy_registered=proxy_registered(request=request),
     )
     return decision, records
 
